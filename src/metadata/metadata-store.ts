@@ -1,0 +1,85 @@
+import type { GenerationWarning } from "../contract/generation-warning.ts";
+import type { CacheMode } from "../contract/video-generate-request.ts";
+import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
+import type {
+  ClaimResult,
+  GenerationRecord,
+  GenerationStage,
+  GenerationStatus,
+  ListFilter,
+  SubmitState,
+  Totals,
+} from "./generation-record.ts";
+
+/**
+ * The stage's state in PostgreSQL (or the embedded PGlite): generation records, the cache-key claims and the
+ * account-wide provider budget. Every operation is one short transaction, safe to repeat (step retries call them
+ * again), and safe under concurrency across processes.
+ */
+export interface MetadataStore {
+  /** Applies pending migrations (versioned, idempotent). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Creates the record at validation, or refreshes it on a replay (status stays as it is if already past pending). */
+  upsertGeneration(input: {
+    generationId: string;
+    request: Record<string, unknown>;
+    cacheMode: CacheMode;
+    provider: string;
+    model: string;
+    correlation: Record<string, unknown> | null;
+    runId: string | null;
+  }): Promise<void>;
+
+  /** The newest succeeded, cacheable (not `bypass`) record with this cache key. */
+  findSucceededByCacheKey(cacheKey: string): Promise<GenerationRecord | null>;
+
+  /**
+   * Makes this generation the one active generation for `cacheKey`, or attaches it to the generation that already
+   * is. Atomic across processes. For `bypass`, always claims (bypass neither shares nor is shared).
+   */
+  claim(input: {
+    generationId: string;
+    cacheKey: string;
+    imageSha256: string;
+    warnings: GenerationWarning[];
+  }): Promise<ClaimResult>;
+
+  /**
+   * Takes a slot of the account-wide in-flight budget for `holder` (a generation id) if fewer than `limit` unexpired
+   * leases exist. Idempotent: a holder that already has a slot gets it renewed. Expired leases are freed first.
+   */
+  acquireSlot(holder: string, options: { limit: number; leaseMs: number }): Promise<boolean>;
+  /** Extends the holder's lease; no-op without one. */
+  renewSlot(holder: string, leaseMs: number): Promise<void>;
+  /** Frees the holder's slot; no-op without one. */
+  releaseSlot(holder: string): Promise<void>;
+  /** Number of unexpired leases. */
+  countSlots(): Promise<number>;
+
+  /** Records that a submit is about to be sent; returns the state the previous attempt left. */
+  beginSubmit(generationId: string): Promise<{ previousState: SubmitState; previousAttemptAt: string | null }>;
+  /** The previous submit was definitively refused (4xx, 429): no task was created. */
+  recordSubmitRejected(generationId: string): Promise<void>;
+  /**
+   * Records the task id (status `submitted`). Fails with a StorageError (code `task_already_recorded`) when another
+   * generation already recorded this task id, which keeps two reconciling runs from adopting the same task.
+   */
+  recordSubmitted(generationId: string, input: { taskId: string; providerRequestId?: string }): Promise<void>;
+  /** Which of these task ids some generation already recorded. */
+  knownTaskIds(taskIds: string[]): Promise<Set<string>>;
+
+  /** Updates status/stage/provider status for progress displays. */
+  recordProgress(
+    generationId: string,
+    input: { stage: GenerationStage; status?: GenerationStatus; providerStatus?: string },
+  ): Promise<void>;
+  recordSucceeded(generationId: string, response: VideoGenerateResponse): Promise<void>;
+  recordFailed(generationId: string, input: { code: string; message: string }): Promise<void>;
+  recordCanceled(generationId: string, input: { reason: string }): Promise<void>;
+
+  get(generationId: string): Promise<GenerationRecord | null>;
+  list(filter?: ListFilter): Promise<GenerationRecord[]>;
+  totals(filter?: { since?: Date }): Promise<Totals>;
+}

@@ -1,0 +1,88 @@
+import type { ProviderParameters } from "../contract/plan-generation.ts";
+
+/**
+ * A reference image as the provider receives it:
+ * - `url`: a public https URL the provider downloads itself, an `oss://` temporary URL, or a `data:` URI;
+ * - `bytes`: image bytes the provider client uploads to its temporary storage first (or inlines as a data URI when
+ *   small and so configured).
+ */
+export type ProviderImage =
+  | { kind: "url"; url: string }
+  | { kind: "bytes"; bytes: Uint8Array; contentType: string; filename: string };
+
+/** One submit: the model's parameters plus the image. */
+export interface ProviderStartInput extends ProviderParameters {
+  /** The seed is always set by the stage when submitting (derived when the client gave none). */
+  seed: number;
+  image: ProviderImage;
+}
+
+/** What a submit returns: small and JSON-serializable, so it can be a step's output. */
+export interface ProviderStartResult {
+  taskId: string;
+  requestId?: string;
+}
+
+/** Provider times, as ISO 8601 strings in UTC. Absent when the provider did not report them. */
+export interface ProviderTaskTimes {
+  submittedAt?: string;
+  scheduledAt?: string;
+  endedAt?: string;
+}
+
+/** The provider's usage record for a finished task (billed seconds, tier, audio), normalized to numbers/booleans. */
+export interface ProviderUsage {
+  /** Billed seconds. */
+  duration?: number;
+  outputVideoDuration?: number;
+  videoCount?: number;
+  /** Tier as a number (720 or 1080). */
+  resolutionTier?: number;
+  audio?: boolean;
+  /** Everything the provider sent, as sent. */
+  raw: Record<string, unknown>;
+}
+
+/** One status check's answer. A failed task is data, not an exception. */
+export type ProviderTaskStatus =
+  | ({ status: "pending" | "running"; taskId: string; providerStatus: string } & ProviderTaskTimes)
+  | ({
+      status: "succeeded";
+      taskId: string;
+      /** Signed, expiring download URL. A secret: never log it, never put it in a step output or record. */
+      videoUrl: string;
+      usage: ProviderUsage | null;
+    } & ProviderTaskTimes)
+  | ({ status: "failed"; taskId: string; code: string; message: string } & ProviderTaskTimes)
+  | ({ status: "canceled"; taskId: string } & ProviderTaskTimes)
+  /** Expired (older than 24 h) or never existed in this account and region. Terminal. */
+  | { status: "unknown"; taskId: string };
+
+/** One entry of the provider's task list, used to reconcile an ambiguous submit. */
+export interface ProviderTaskSummary {
+  taskId: string;
+  status: string;
+  /** When the task was created, ISO 8601 UTC. */
+  createdAt: string;
+}
+
+/**
+ * A video provider: single calls only. Polling, retries and waiting belong to the durable function.
+ */
+export interface VideoProvider {
+  /** Provider name for records and logs, e.g. `dashscope`. */
+  readonly name: string;
+  /** The model string sent, e.g. `wan2.6-i2v-flash`. */
+  readonly model: string;
+  /** Submits one task (uploading the image first when it is bytes). Must not poll. */
+  start(input: ProviderStartInput, options?: { signal?: AbortSignal }): Promise<ProviderStartResult>;
+  /** One status check. */
+  status(taskId: string, options?: { signal?: AbortSignal }): Promise<ProviderTaskStatus>;
+  /** Cancels a task; the provider only allows it while PENDING. */
+  cancel(taskId: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Tasks of this model created in a time window (at most 24 h wide), newest first. One page. */
+  listTasks(
+    window: { from: Date; to: Date },
+    options?: { signal?: AbortSignal },
+  ): Promise<ProviderTaskSummary[]>;
+}
