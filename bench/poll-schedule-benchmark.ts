@@ -1,0 +1,229 @@
+/**
+ * Poll-schedule benchmark: status checks per job and detection lag of the adaptive schedule against fixed intervals
+ * and the DashScope Python SDK's `wait()`, on simulated wan2.6-i2v-flash render times.
+ *
+ * Run: `node --import tsx bench/poll-schedule-benchmark.ts` (writes bench/results/poll-schedule.md).
+ * Deterministic: every draw comes from a seeded mulberry32 generator.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_CHECKS,
+  expectedRenderMs,
+  nextPollDelayMs,
+} from "../src/functions/poll-schedule.ts";
+
+const SEED = 20_260_122;
+const JOBS = 20_000;
+/** Render time: log-normal, median 75 s, sigma 0.4 (45 s is then about the 10th and 180 s the 99th percentile),
+ * clipped to the reported 45-180 s; preceded by a PENDING (queued) phase uniform in 0-5 s. */
+const RENDER = { medianS: 75, sigma: 0.4, minS: 45, maxS: 180, pendingMaxS: 5 } as const;
+/** Jobs in flight at once for the query-rate measurement, against DashScope's 20 QPS per account. */
+const CONCURRENT_JOBS = 100;
+const RATE_JOBS = 6000;
+
+/** One simulated task: when it leaves PENDING and when it finishes, in ms since submit. */
+interface Task {
+  runningAtMs: number;
+  finishedAtMs: number;
+}
+
+/** What a schedule sees: the check count so far, the time, and the last status. */
+interface ScheduleState {
+  attempt: number;
+  elapsedMs: number;
+  providerStatus?: "pending" | "running";
+  runningSinceMs?: number;
+}
+
+/** A schedule: the sleep before the next check, or null to give up. */
+type Schedule = (state: ScheduleState) => number | null;
+
+/** mulberry32: a tiny, well-known 32-bit PRNG; enough for a simulation. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = Math.imul(state ^ (state >>> 15), state | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function drawTask(random: () => number): Task {
+  // Box-Muller; 1 - random() keeps the logarithm finite.
+  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const renderS = Math.min(RENDER.maxS, Math.max(RENDER.minS, RENDER.medianS * Math.exp(RENDER.sigma * normal)));
+  const pendingS = RENDER.pendingMaxS * random();
+  return { runningAtMs: pendingS * 1000, finishedAtMs: (pendingS + renderS) * 1000 };
+}
+
+function fixedInterval(intervalMs: number): Schedule {
+  return ({ elapsedMs }) => (elapsedMs + intervalMs <= DEFAULT_DEADLINE_MS ? intervalMs : null);
+}
+
+/** dashscope Python SDK `wait()`: first query at once, then sleeps 1,1,2,2,2,4,4,4,5,5,... s (capped at 5 s). */
+const SDK_SLEEPS_S = [0, 1, 1, 2, 2, 2, 4, 4, 4];
+const pythonSdkWait: Schedule = ({ attempt }) => (SDK_SLEEPS_S[attempt] ?? 5) * 1000;
+
+function ours(estimateMs: number): Schedule {
+  return (state) =>
+    nextPollDelayMs({
+      ...state,
+      expectedRenderMs: estimateMs,
+      deadlineMs: DEFAULT_DEADLINE_MS,
+      maxChecks: DEFAULT_MAX_CHECKS,
+    });
+}
+
+/** Polls one task with a schedule; returns the check times (ms since submit) and the lag, or null if never seen done. */
+function pollTask(schedule: Schedule, task: Task): { checkTimesMs: number[]; lagMs: number | null } {
+  const state: ScheduleState = { attempt: 0, elapsedMs: 0 };
+  const checkTimesMs: number[] = [];
+  for (;;) {
+    const delayMs = schedule(state);
+    if (delayMs === null) return { checkTimesMs, lagMs: null };
+    state.elapsedMs += delayMs;
+    state.attempt += 1;
+    checkTimesMs.push(state.elapsedMs);
+    if (state.elapsedMs >= task.finishedAtMs) return { checkTimesMs, lagMs: state.elapsedMs - task.finishedAtMs };
+    if (state.elapsedMs >= task.runningAtMs) {
+      state.providerStatus = "running";
+      state.runningSinceMs ??= state.elapsedMs;
+    } else state.providerStatus = "pending";
+  }
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+interface Row {
+  name: string;
+  meanChecks: number;
+  p95Checks: number;
+  meanLagS: number;
+  p95LagS: number;
+  undetected: number;
+  meanQps: number;
+  peakQps: number;
+}
+
+/** Checks and lag over the same tasks for every schedule. */
+function measure(name: string, schedule: Schedule, tasks: Task[]): Omit<Row, "meanQps" | "peakQps"> & {
+  meanInFlightMs: number;
+} {
+  const checks: number[] = [];
+  const lagsMs: number[] = [];
+  const inFlightMs: number[] = [];
+  let undetected = 0;
+  for (const task of tasks) {
+    const { checkTimesMs, lagMs } = pollTask(schedule, task);
+    checks.push(checkTimesMs.length);
+    if (lagMs === null) undetected += 1;
+    else lagsMs.push(lagMs);
+    inFlightMs.push(checkTimesMs.at(-1) ?? 0);
+  }
+  checks.sort((a, b) => a - b);
+  lagsMs.sort((a, b) => a - b);
+  return {
+    name,
+    meanChecks: mean(checks),
+    p95Checks: percentile(checks, 0.95),
+    meanLagS: mean(lagsMs) / 1000,
+    p95LagS: percentile(lagsMs, 0.95) / 1000,
+    undetected,
+    meanInFlightMs: mean(inFlightMs),
+  };
+}
+
+/**
+ * Status queries per second with `CONCURRENT_JOBS` jobs in flight on average: Poisson arrivals at the rate Little's
+ * law gives (jobs / mean time in flight), one-second buckets over the steady middle of the run (the first and last
+ * 10 % of arrivals excluded). Returns the mean and the busiest second.
+ */
+function queryRate(schedule: Schedule, meanInFlightMs: number, random: () => number): { mean: number; peak: number } {
+  const arrivalsPerMs = CONCURRENT_JOBS / meanInFlightMs;
+  const arrivalsMs: number[] = [];
+  const perSecond = new Map<number, number>();
+  let clockMs = 0;
+  for (let job = 0; job < RATE_JOBS; job++) {
+    clockMs += -Math.log(1 - random()) / arrivalsPerMs;
+    arrivalsMs.push(clockMs);
+    for (const checkMs of pollTask(schedule, drawTask(random)).checkTimesMs) {
+      const second = Math.floor((clockMs + checkMs) / 1000);
+      perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    }
+  }
+  const fromS = Math.ceil(arrivalsMs[Math.floor(RATE_JOBS * 0.1)]! / 1000);
+  const toS = Math.floor(arrivalsMs[Math.floor(RATE_JOBS * 0.9)]! / 1000);
+  const counts: number[] = [];
+  for (let second = fromS; second < toS; second++) counts.push(perSecond.get(second) ?? 0);
+  return { mean: mean(counts), peak: Math.max(...counts) };
+}
+
+/** Runs the benchmark and returns the report as Markdown. */
+export function runPollScheduleBenchmark(): { markdown: string; rows: Row[] } {
+  const random = mulberry32(SEED);
+  const tasks = Array.from({ length: JOBS }, () => drawTask(random));
+  const estimateMs = expectedRenderMs({ duration: 5, resolution: "720P" });
+  const schedules: [string, Schedule][] = [
+    [`ours (estimate ${estimateMs / 1000} s: 5 s 720P)`, ours(estimateMs)],
+    [`ours, estimate x0.5 (${estimateMs / 2000} s)`, ours(estimateMs * 0.5)],
+    [`ours, estimate x2 (${(estimateMs * 2) / 1000} s)`, ours(estimateMs * 2)],
+    ["fixed 5 s (Vercel AI SDK default)", fixedInterval(5000)],
+    ["fixed 15 s (DashScope docs)", fixedInterval(15_000)],
+    ["DashScope Python SDK wait()", pythonSdkWait],
+  ];
+  const rows = schedules.map(([name, schedule]) => {
+    const { meanInFlightMs, ...row } = measure(name, schedule, tasks);
+    const rate = queryRate(schedule, meanInFlightMs, random);
+    return { ...row, meanQps: rate.mean, peakQps: rate.peak };
+  });
+
+  const sorted = tasks.map((task) => task.finishedAtMs / 1000).sort((a, b) => a - b);
+  const fixed = (value: number, digits = 1) => value.toFixed(digits);
+  const lines = [
+    "# Poll-schedule benchmark",
+    "",
+    `Command: \`node --import tsx bench/poll-schedule-benchmark.ts\`. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? "unknown CPU"}), ` +
+      `${fixed(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}.`,
+    "",
+    `Workload: ${JOBS.toLocaleString("en")} simulated jobs (seed ${SEED}, mulberry32). Render time log-normal with ` +
+      `median ${RENDER.medianS} s and sigma ${RENDER.sigma}, clipped to [${RENDER.minS}, ${RENDER.maxS}] s ` +
+      `(dashscope.md 5: docs "usually 1-5 min", doc examples 59-73 s, third parties 45-180 s), after a PENDING phase ` +
+      `uniform in [0, ${RENDER.pendingMaxS}] s. Submit-to-finish: p5 ${fixed(percentile(sorted, 0.05))} s, ` +
+      `median ${fixed(percentile(sorted, 0.5))} s, p95 ${fixed(percentile(sorted, 0.95))} s. ` +
+      "Checks take no time; deadline 30 min for every schedule.",
+    "",
+    "Lag = time from the task finishing to the first check that sees it. Query rate: Poisson arrivals keeping " +
+      `${CONCURRENT_JOBS} jobs in flight on average (${RATE_JOBS.toLocaleString("en")} jobs), queries per 1 s bucket ` +
+      "over the steady middle; DashScope allows 20 QPS per account for task queries.",
+    "",
+    "| schedule | mean checks/job | p95 checks/job | mean lag (s) | p95 lag (s) | mean QPS @100 jobs | peak QPS @100 jobs |",
+    "|---|--:|--:|--:|--:|--:|--:|",
+    ...rows.map(
+      (row) =>
+        `| ${row.name} | ${fixed(row.meanChecks, 2)} | ${row.p95Checks} | ${fixed(row.meanLagS, 2)} | ` +
+        `${fixed(row.p95LagS, 1)} | ${fixed(row.meanQps)} | ${row.peakQps} |` +
+        (row.undetected > 0 ? ` (${row.undetected} never detected)` : ""),
+    ),
+    "",
+  ];
+  return { markdown: lines.join("\n"), rows };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { markdown } = runPollScheduleBenchmark();
+  const resultsDirectory = fileURLToPath(new URL("results/", import.meta.url));
+  mkdirSync(resultsDirectory, { recursive: true });
+  writeFileSync(`${resultsDirectory}poll-schedule.md`, markdown);
+  process.stdout.write(markdown);
+}

@@ -1,0 +1,163 @@
+import path from "node:path";
+import type { Dispatcher } from "undici";
+import type { StageConfig } from "./config.ts";
+import { ConfigurationError } from "./errors/configuration-error.ts";
+import type { VideoGenerateDependencies } from "./functions/video-generate-dependencies.ts";
+import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_CHECKS } from "./functions/poll-schedule.ts";
+import { createConformedCopy } from "./media/copy-conformed.ts";
+import { cropToAspect } from "./media/crop-image.ts";
+import { locateFfmpeg } from "./media/ffmpeg-path.ts";
+import { type LocalFileAccess, resolveReferenceImage } from "./media/reference-image.ts";
+import { openEmbeddedDatabase } from "./metadata/embedded-database.ts";
+import type { MetadataStore } from "./metadata/metadata-store.ts";
+import { createPostgresMetadataStore } from "./metadata/postgres-metadata-store.ts";
+import { createPgSqlClient, type SqlClient } from "./metadata/sql-client.ts";
+import { createSafeFetcher, fetchBytes } from "./net/safe-fetch.ts";
+import { createUrlGuard } from "./net/url-guard.ts";
+import { loadDashscopeApiKey, resolveDashscopeBaseUrl } from "./providers/dashscope/dashscope-credentials.ts";
+import { createDashscopeVideoProvider } from "./providers/dashscope/dashscope-video-provider.ts";
+import { createLocalObjectStore } from "./storage/local-object-store.ts";
+import type { ObjectStore } from "./storage/object-store.ts";
+import { createS3ObjectReader } from "./storage/read-s3-object.ts";
+import { createS3Client } from "./storage/s3-client.ts";
+import { createS3ObjectStore } from "./storage/s3-object-store.ts";
+
+/** What a host gets from `composeStage`: the dependencies of the function, a description for health checks, and close. */
+export interface StageRuntime {
+  dependencies: VideoGenerateDependencies;
+  /** Configuration summary without secrets (for `/healthz` and `--help`). */
+  describe(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  /**
+   * Which local image paths requests may name: `any` for the CLI (its user's own files), otherwise only under
+   * REFERENCE_IMAGE_ROOT (none when it is unset). Default: the server rule.
+   */
+  localImages?: "any" | "server";
+  /** HTTP dispatcher for the provider client (tests). */
+  providerDispatcher?: Dispatcher;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+/**
+ * Builds the stage's dependencies from configuration: provider, object store, metadata store (migrated), the image
+ * reader with its path rule, the conform copier when ffmpeg exists. Fails at start, naming the setting, when
+ * something is missing (e.g. no API key).
+ */
+export async function composeStage(config: StageConfig, options: ComposeOptions = {}): Promise<StageRuntime> {
+  const apiKey = await loadDashscopeApiKey({
+    apiKey: config.dashscope.apiKey,
+    credentialsFilePath: config.dashscope.credentialsFilePath,
+  });
+  const baseUrl = resolveDashscopeBaseUrl(config.dashscope.baseUrl);
+  const provider = createDashscopeVideoProvider({
+    apiKey,
+    baseUrl,
+    dispatcher: options.providerDispatcher,
+    inlineImageMaxBytes: config.dashscope.inlineImageMaxBytes,
+  });
+
+  const fetcher = createSafeFetcher({
+    guard: createUrlGuard({ allowHosts: config.allowHosts }),
+    maxBytes: config.maxVideoBytes,
+  });
+  const ffmpeg = locateFfmpeg({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+  if (config.ffmpegPath && !ffmpeg.ffmpeg) {
+    throw new ConfigurationError(`FFMPEG_PATH=${config.ffmpegPath} does not run`);
+  }
+
+  let objectStore: ObjectStore;
+  let readS3Object: ((bucket: string, key: string, maxBytes: number) => Promise<Uint8Array>) | undefined;
+  if (config.s3) {
+    const client = createS3Client({
+      region: config.s3.region,
+      endpoint: config.s3.endpoint,
+      forcePathStyle: config.s3.forcePathStyle,
+      credentials: config.s3.credentials,
+    });
+    objectStore = createS3ObjectStore({
+      client,
+      bucket: config.s3.bucket,
+      prefix: config.s3.prefix,
+      publicBaseUrl: config.s3.publicBaseUrl,
+      endpoint: config.s3.endpoint,
+      forcePathStyle: config.s3.forcePathStyle,
+      region: config.s3.region,
+      fetcher,
+      maxVideoBytes: config.maxVideoBytes,
+    });
+    readS3Object = createS3ObjectReader(client);
+  } else {
+    objectStore = createLocalObjectStore({ rootDir: config.outputDir, fetcher, maxVideoBytes: config.maxVideoBytes });
+  }
+
+  let sql: SqlClient;
+  if (config.databaseUrl) {
+    sql = createPgSqlClient({ connectionString: config.databaseUrl });
+  } else {
+    sql = (await openEmbeddedDatabase({ dataDir: path.join(config.outputDir, "metadata") })).sql;
+  }
+  const metadataStore: MetadataStore = createPostgresMetadataStore({ sql });
+  try {
+    await metadataStore.migrate();
+  } catch (error) {
+    await sql.close();
+    throw error;
+  }
+
+  const localFiles: LocalFileAccess =
+    options.localImages === "any"
+      ? { mode: "any" }
+      : config.referenceImageRoot
+        ? { mode: "root", root: config.referenceImageRoot }
+        : { mode: "none" };
+
+  const dependencies: VideoGenerateDependencies = {
+    provider,
+    objectStore,
+    metadataStore,
+    resolveImage: (reference, resolveOptions) =>
+      resolveReferenceImage(reference, {
+        fetchBytes: async (url, maxBytes, signal) =>
+          (await fetchBytes(fetcher, url, { maxBytes, signal, subject: { field: "reference_image" } })).bytes,
+        readS3Object,
+        localFiles,
+        signal: resolveOptions?.signal,
+      }),
+    cropImage: cropToAspect,
+    copyConformed: ffmpeg.ffmpeg
+      ? createConformedCopy({ ffmpegPath: ffmpeg.ffmpeg, fetcher, objectStore })
+      : undefined,
+    now: options.now ?? (() => new Date()),
+    settings: {
+      defaultPolicy: config.defaultPolicy,
+      budget: config.budget,
+      slotLeaseMs: 5 * 60_000,
+      deadlineMs: config.deadlineSeconds * 1000 || DEFAULT_DEADLINE_MS,
+      renderEstimateSeconds: config.renderEstimateSeconds,
+      maxStatusChecks: DEFAULT_MAX_CHECKS,
+      maxSlotAttempts: 400,
+      maxClaimRounds: 3,
+      prices: config.prices,
+    },
+  };
+
+  return {
+    dependencies,
+    describe: () => ({
+      provider: { name: provider.name, model: provider.model, base_url: baseUrl, api_key: "set" },
+      object_store: config.s3
+        ? { kind: "s3", bucket: config.s3.bucket, endpoint: config.s3.endpoint ?? "aws", prefix: config.s3.prefix }
+        : { kind: "local", directory: path.join(config.outputDir, "videos") },
+      metadata_store: config.databaseUrl ? { kind: "postgresql" } : { kind: "embedded", directory: path.join(config.outputDir, "metadata") },
+      ffmpeg: ffmpeg.ffmpeg ? "available" : "missing (unsupported=conform refused)",
+      budget: config.budget,
+      deadline_s: config.deadlineSeconds,
+      default_policy: config.defaultPolicy,
+    }),
+    close: () => sql.close(),
+  };
+}

@@ -1,0 +1,88 @@
+import type { CostEstimate, PriceTable } from "../contract/cost-estimate.ts";
+import type { GenerationWarning } from "../contract/generation-warning.ts";
+import type { UnsupportedPolicy } from "../contract/video-generate-request.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import type { VideoProvider } from "../providers/provider.ts";
+import type { ObjectStore, StoredVideo } from "../storage/object-store.ts";
+
+/** A reference image read and checked (see src/media/reference-image.ts). */
+export interface ReferenceImage {
+  bytes: Uint8Array;
+  /** sha256 of `bytes`, hex. */
+  sha256: string;
+  contentType: string;
+  /** `jpeg`, `png`, `bmp` or `webp`. */
+  format: string;
+  width: number;
+  height: number;
+  /** Set when the image came from a public https URL the provider can download itself. */
+  publicUrl?: string;
+  warnings: GenerationWarning[];
+}
+
+/** A progress update, written to the metadata store and, when configured, published to a realtime channel. */
+export interface ProgressUpdate {
+  generationId: string;
+  stage: string;
+  providerStatus?: string;
+  /** Rough completion estimate 0..1 from elapsed versus expected render time; the provider reports no percentage. */
+  progress?: number;
+}
+
+/** Structured logger (Inngest's is de-duplicated across replays). Never pass secrets. */
+export interface StageLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Tunables of the function; defaults in `DEFAULT_STAGE_SETTINGS`. */
+export interface StageSettings {
+  /** Policy for requests that name none. */
+  defaultPolicy: UnsupportedPolicy;
+  /** Provider tasks in flight at once, account-wide. */
+  budget: number;
+  /** Lease of a budget slot; renewed at every status check, so it only runs out when a run has died. */
+  slotLeaseMs: number;
+  /** Deadline from submit; a PENDING task is canceled after it and the run fails. */
+  deadlineMs: number;
+  /** Overrides the expected render time that scales the poll schedule. */
+  renderEstimateSeconds: number | undefined;
+  /** Upper bound of status checks per run (each costs two of Inngest's 1,000 steps). */
+  maxStatusChecks: number;
+  /** Upper bound of budget-slot attempts per run. */
+  maxSlotAttempts: number;
+  /** How often to re-claim when the generation this one was attached to ends without a result. */
+  maxClaimRounds: number;
+  prices: PriceTable;
+}
+
+/** Everything the function needs from outside, injected so the host app, the tests and the CLI can supply their own. */
+export interface VideoGenerateDependencies {
+  provider: VideoProvider;
+  objectStore: ObjectStore;
+  metadataStore: MetadataStore;
+  /** Reads, sniffs, bounds and hashes the reference image. */
+  resolveImage(reference: string, options?: { signal?: AbortSignal }): Promise<ReferenceImage>;
+  /** Center-crops to an aspect (width / height) for the conform policy. */
+  cropImage(image: ReferenceImage, aspect: number): Promise<ReferenceImage>;
+  /**
+   * Downloads the provider's result, resamples/scales it with ffmpeg and stores it (conform policy).
+   * Absent when ffmpeg is not available; `conform` then fails at validation.
+   */
+  copyConformed?(input: {
+    sourceUrl: string;
+    key: string;
+    fps?: number;
+    width?: number;
+    height?: number;
+    signal?: AbortSignal;
+  }): Promise<StoredVideo>;
+  /** Optional realtime publisher; failures are logged and ignored (no Inngest server must not fail a run). */
+  publishProgress?(update: ProgressUpdate): Promise<void>;
+  /** Clock, injectable for tests. */
+  now(): Date;
+  settings: StageSettings;
+}
+
+export type { CostEstimate };

@@ -1,0 +1,557 @@
+import type { GenerationWarning } from "../contract/generation-warning.ts";
+import type { CacheMode } from "../contract/video-generate-request.ts";
+import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
+import { StorageError } from "../errors/storage-error.ts";
+import { isVideoGenerationError } from "../errors/video-generation-error.ts";
+import {
+  CLAIMING_STATUSES,
+  type ClaimResult,
+  type GenerationRecord,
+  type GenerationStage,
+  type GenerationStatus,
+  type SubmitState,
+  TERMINAL_STATUSES,
+  type Totals,
+} from "./generation-record.ts";
+import type { MetadataStore } from "./metadata-store.ts";
+import { migrate } from "./migrate.ts";
+import type { SqlClient } from "./sql-client.ts";
+
+/** Options of {@link createPostgresMetadataStore}. */
+export interface PostgresMetadataStoreOptions {
+  /** The connection: `createPgSqlClient` for PostgreSQL, `createPgliteSqlClient` / `openEmbeddedDatabase` otherwise. */
+  sql: SqlClient;
+}
+
+/** Advisory lock key that serialises budget changes across processes (an arbitrary constant owned by this module). */
+const SLOT_LOCK_KEY = 7_240_002;
+/** Name of the partial unique index that allows one active generation per cache key (see the migration). */
+const ACTIVE_CACHE_KEY_INDEX = "generations_active_cache_key";
+/** Name of the unique index on task ids. */
+const TASK_ID_INDEX = "generations_task_id";
+/** Racing claimants that lose on the unique index re-read the winner; a few rounds settle any race. */
+const CLAIM_ATTEMPTS = 10;
+const LIST_LIMIT_DEFAULT = 50;
+const LIST_LIMIT_MAX = 1000;
+
+const CLAIMING_SQL = CLAIMING_STATUSES.map((status) => `'${status}'`).join(", ");
+const TERMINAL_SQL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
+
+const RECORD_COLUMNS = `generation_id, cache_key, cache_mode, status, stage, provider_status, request, warnings, provider,
+  model, task_id, provider_request_id, attached_to, submit_state, submit_attempted_at, image_sha256, correlation, run_id,
+  created_at, updated_at, submitted_at, completed_at, result, error_code, error_message`;
+
+type Timestamp = Date | string | null;
+
+interface GenerationRow {
+  generation_id: string;
+  cache_key: string | null;
+  cache_mode: CacheMode;
+  status: GenerationStatus;
+  stage: GenerationStage;
+  provider_status: string | null;
+  request: Record<string, unknown>;
+  warnings: GenerationWarning[];
+  provider: string;
+  model: string;
+  task_id: string | null;
+  provider_request_id: string | null;
+  attached_to: string | null;
+  submit_state: SubmitState;
+  submit_attempted_at: Timestamp;
+  image_sha256: string | null;
+  correlation: Record<string, unknown> | null;
+  run_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  submitted_at: Timestamp;
+  completed_at: Timestamp;
+  result: VideoGenerateResponse | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/**
+ * The metadata store on PostgreSQL (or PGlite) through a {@link SqlClient}. Every operation is one short
+ * transaction; times come from the database's `now()` so that many processes agree. Errors are StorageErrors:
+ * `database_unavailable` (retryable) when the server cannot be reached, non-retryable codes for logic errors.
+ */
+export function createPostgresMetadataStore(options: PostgresMetadataStoreOptions): MetadataStore {
+  const { sql } = options;
+
+  return {
+    async migrate() {
+      await guard("migrate", () => migrate(sql));
+    },
+
+    close: () => sql.close(),
+
+    upsertGeneration: (input) =>
+      guard("upsertGeneration", async () => {
+        // On a replay the record is refreshed, but its status and progress stay as they are.
+        await sql.query(
+          `INSERT INTO generations (generation_id, request, cache_mode, provider, model, correlation, run_id, status, stage)
+           VALUES ($1, $2::text::jsonb, $3, $4, $5, $6::text::jsonb, $7, 'pending', 'validate')
+           ON CONFLICT (generation_id) DO UPDATE SET
+             request = EXCLUDED.request, cache_mode = EXCLUDED.cache_mode, provider = EXCLUDED.provider,
+             model = EXCLUDED.model, correlation = EXCLUDED.correlation,
+             run_id = coalesce(EXCLUDED.run_id, generations.run_id), updated_at = now()`,
+          [
+            input.generationId,
+            JSON.stringify(input.request),
+            input.cacheMode,
+            input.provider,
+            input.model,
+            input.correlation === null ? null : JSON.stringify(input.correlation),
+            input.runId,
+          ],
+        );
+      }),
+
+    findSucceededByCacheKey: (cacheKey) =>
+      guard("findSucceededByCacheKey", async () => {
+        const { rows } = await sql.query<GenerationRow>(
+          `SELECT ${RECORD_COLUMNS} FROM generations
+           WHERE cache_key = $1 AND status = 'succeeded' AND cache_mode <> 'bypass'
+           ORDER BY completed_at DESC NULLS LAST, created_at DESC LIMIT 1`,
+          [cacheKey],
+        );
+        return rows[0] ? toRecord(rows[0]) : null;
+      }),
+
+    claim: (input) =>
+      guard("claim", async () => {
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            return await sql.transaction((tx) => claimOnce(tx, input));
+          } catch (error) {
+            // Lost a race on the unique index: the winner is committed now, so the next round attaches to it.
+            if (!isUniqueViolation(error, ACTIVE_CACHE_KEY_INDEX) || attempt >= CLAIM_ATTEMPTS) throw error;
+          }
+        }
+      }),
+
+    acquireSlot: (holder, { limit, leaseMs }) =>
+      guard("acquireSlot", () =>
+        sql.transaction(async (tx) => {
+          await tx.query("SELECT pg_advisory_xact_lock($1)", [SLOT_LOCK_KEY]);
+          await tx.query("DELETE FROM provider_slots WHERE lease_expires_at <= now()");
+          const renewed = await tx.query(
+            `UPDATE provider_slots SET lease_expires_at = now() + $2::float8 * interval '1 millisecond'
+             WHERE holder = $1 RETURNING holder`,
+            [holder, leaseMs],
+          );
+          if (renewed.rows.length > 0) return true;
+          const inserted = await tx.query(
+            `INSERT INTO provider_slots (holder, lease_expires_at)
+             SELECT $1, now() + $2::float8 * interval '1 millisecond'
+             WHERE (SELECT count(*) FROM provider_slots) < $3::int
+             RETURNING holder`,
+            [holder, leaseMs, limit],
+          );
+          return inserted.rows.length > 0;
+        }),
+      ),
+
+    renewSlot: (holder, leaseMs) =>
+      guard("renewSlot", async () => {
+        // An expired lease is lost, not renewed: its slot may already count as free for others.
+        await sql.query(
+          `UPDATE provider_slots SET lease_expires_at = now() + $2::float8 * interval '1 millisecond'
+           WHERE holder = $1 AND lease_expires_at > now()`,
+          [holder, leaseMs],
+        );
+      }),
+
+    releaseSlot: (holder) =>
+      guard("releaseSlot", async () => {
+        await sql.query("DELETE FROM provider_slots WHERE holder = $1", [holder]);
+      }),
+
+    countSlots: () =>
+      guard("countSlots", async () => {
+        const { rows } = await sql.query<{ count: number }>(
+          "SELECT count(*)::int AS count FROM provider_slots WHERE lease_expires_at > now()",
+        );
+        return rows[0]?.count ?? 0;
+      }),
+
+    beginSubmit: (generationId) =>
+      guard("beginSubmit", () =>
+        sql.transaction(async (tx) => {
+          const row = await lockRecord(tx, generationId);
+          // Once a task is recorded the state stays `accepted`: the caller must resume that task, not submit again.
+          if (row.submit_state !== "accepted") {
+            await tx.query(
+              `UPDATE generations SET submit_state = 'in_flight', submit_attempted_at = now(), updated_at = now()
+               WHERE generation_id = $1`,
+              [generationId],
+            );
+          }
+          return { previousState: row.submit_state, previousAttemptAt: toIso(row.submit_attempted_at) };
+        }),
+      ),
+
+    recordSubmitRejected: (generationId) =>
+      guard("recordSubmitRejected", () =>
+        sql.transaction(async (tx) => {
+          await lockRecord(tx, generationId);
+          await tx.query(
+            `UPDATE generations SET submit_state = 'rejected', updated_at = now()
+             WHERE generation_id = $1 AND submit_state <> 'accepted'`,
+            [generationId],
+          );
+        }),
+      ),
+
+    recordSubmitted: (generationId, { taskId, providerRequestId }) =>
+      guard("recordSubmitted", async () => {
+        try {
+          await sql.transaction(async (tx) => {
+            const row = await lockRecord(tx, generationId);
+            if (row.task_id !== null && row.task_id !== taskId) {
+              throw new StorageError(
+                `Generation ${generationId} already recorded provider task ${row.task_id}; refusing to replace it with ${taskId}.`,
+                { code: "task_already_recorded", retryable: false },
+              );
+            }
+            await tx.query(
+              `UPDATE generations SET
+                 task_id = $2, provider_request_id = coalesce($3, provider_request_id), submit_state = 'accepted',
+                 submitted_at = coalesce(submitted_at, now()), updated_at = now(),
+                 status = CASE WHEN status = 'pending' THEN 'submitted' ELSE status END,
+                 stage = CASE WHEN status = 'pending' THEN 'rendering' ELSE stage END
+               WHERE generation_id = $1`,
+              [generationId, taskId, providerRequestId ?? null],
+            );
+          });
+        } catch (error) {
+          if (!isUniqueViolation(error, TASK_ID_INDEX)) throw error;
+          throw new StorageError(`Provider task ${taskId} is already recorded by another generation.`, {
+            code: "task_already_recorded",
+            retryable: false,
+            cause: error,
+          });
+        }
+      }),
+
+    knownTaskIds: (taskIds) =>
+      guard("knownTaskIds", async () => {
+        if (taskIds.length === 0) return new Set<string>();
+        // A JSON array parameter works the same in pg and PGlite (a JS array would become a PG array literal in pg).
+        const { rows } = await sql.query<{ task_id: string }>(
+          "SELECT task_id FROM generations WHERE task_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+          [JSON.stringify(taskIds)],
+        );
+        return new Set(rows.map((row) => row.task_id));
+      }),
+
+    recordProgress: (generationId, { stage, status, providerStatus }) =>
+      guard("recordProgress", async () => {
+        if (status !== undefined && TERMINAL_STATUSES.includes(status)) {
+          throw new StorageError(
+            `recordProgress cannot set the terminal status ${status}; use recordSucceeded, recordFailed or recordCanceled.`,
+            { code: "invalid_status_change", retryable: false },
+          );
+        }
+        await updateUnlessTerminal(
+          generationId,
+          `UPDATE generations SET stage = $2, status = coalesce($3, status),
+             provider_status = coalesce($4, provider_status), updated_at = now()
+           WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
+          [generationId, stage, status ?? null, providerStatus ?? null],
+        );
+      }),
+
+    recordSucceeded: (generationId, response) =>
+      guard("recordSucceeded", async () => {
+        await updateUnlessTerminal(
+          generationId,
+          `UPDATE generations SET status = 'succeeded', stage = 'done', result = $2::text::jsonb,
+             video_seconds = $3, cost_amount = $4, cost_currency = $5, cache_hit = $6,
+             completed_at = now(), updated_at = now()
+           WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
+          [
+            generationId,
+            JSON.stringify(response),
+            response.duration,
+            response.cost_estimate.amount,
+            response.cost_estimate.currency,
+            response.cache_hit,
+          ],
+        );
+      }),
+
+    recordFailed: (generationId, { code, message }) =>
+      guard("recordFailed", async () => {
+        await updateUnlessTerminal(
+          generationId,
+          `UPDATE generations SET status = 'failed', error_code = $2, error_message = $3,
+             completed_at = now(), updated_at = now()
+           WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
+          [generationId, code, message],
+        );
+      }),
+
+    recordCanceled: (generationId, { reason }) =>
+      guard("recordCanceled", async () => {
+        await updateUnlessTerminal(
+          generationId,
+          `UPDATE generations SET status = 'canceled', error_code = 'canceled', error_message = $2,
+             completed_at = now(), updated_at = now()
+           WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
+          [generationId, reason],
+        );
+      }),
+
+    get: (generationId) =>
+      guard("get", async () => {
+        const { rows } = await sql.query<GenerationRow>(
+          `SELECT ${RECORD_COLUMNS} FROM generations WHERE generation_id = $1`,
+          [generationId],
+        );
+        return rows[0] ? toRecord(rows[0]) : null;
+      }),
+
+    list: (filter = {}) =>
+      guard("list", async () => {
+        const conditions: string[] = [];
+        const params: unknown[] = [];
+        const addParameter = (value: unknown) => `$${params.push(value)}`;
+        if (filter.status !== undefined) conditions.push(`status = ${addParameter(filter.status)}`);
+        if (filter.since !== undefined) {
+          conditions.push(`created_at >= ${addParameter(filter.since.toISOString())}::timestamptz`);
+        }
+        if (filter.correlation !== undefined) {
+          const key = addParameter(filter.correlation.key);
+          const value = addParameter(filter.correlation.value);
+          conditions.push(`correlation @> jsonb_build_object(${key}::text, ${value}::text)`);
+        }
+        const limit = Math.min(Math.max(Math.trunc(filter.limit ?? LIST_LIMIT_DEFAULT), 1), LIST_LIMIT_MAX);
+        const { rows } = await sql.query<GenerationRow>(
+          `SELECT ${RECORD_COLUMNS} FROM generations
+           ${conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : ""}
+           ORDER BY created_at DESC, generation_id DESC LIMIT ${addParameter(limit)}::int`,
+          params,
+        );
+        return rows.map(toRecord);
+      }),
+
+    totals: (filter = {}) =>
+      guard("totals", async () => {
+        const since = filter.since?.toISOString() ?? null;
+        const where = "WHERE ($1::timestamptz IS NULL OR created_at >= $1::timestamptz)";
+        const billable = "status = 'succeeded' AND cache_hit IS NOT TRUE";
+        const [counts, costs] = await Promise.all([
+          sql.query<Omit<Totals, "cost">>(
+            `SELECT count(*)::int AS count,
+               (count(*) FILTER (WHERE status = 'succeeded'))::int AS succeeded,
+               (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
+               (count(*) FILTER (WHERE status = 'canceled'))::int AS canceled,
+               coalesce(sum(video_seconds) FILTER (WHERE ${billable}), 0)::float8 AS "videoSeconds"
+             FROM generations ${where}`,
+            [since],
+          ),
+          sql.query<{ currency: string; amount: number }>(
+            `SELECT cost_currency AS currency, sum(cost_amount)::float8 AS amount
+             FROM generations ${where} AND ${billable} AND cost_currency IS NOT NULL
+             GROUP BY cost_currency ORDER BY cost_currency`,
+            [since],
+          ),
+        ]);
+        const row = counts.rows[0] ?? { count: 0, succeeded: 0, failed: 0, canceled: 0, videoSeconds: 0 };
+        return { ...row, cost: costs.rows };
+      }),
+  };
+
+  /**
+   * Runs a terminal or progress update that must not touch a finished record. Zero rows updated means either
+   * finished (a repeated call: nothing to do) or missing (a caller bug: reported).
+   */
+  async function updateUnlessTerminal(generationId: string, text: string, params: unknown[]): Promise<void> {
+    const { rows } = await sql.query(text, params);
+    if (rows.length > 0) return;
+    const existing = await sql.query("SELECT 1 FROM generations WHERE generation_id = $1", [generationId]);
+    if (existing.rows.length === 0) throw notFound(generationId);
+  }
+}
+
+async function claimOnce(
+  tx: SqlClient,
+  input: { generationId: string; cacheKey: string; imageSha256: string; warnings: GenerationWarning[] },
+): Promise<ClaimResult> {
+  const self = await lockRecord(tx, input.generationId);
+  if (TERMINAL_STATUSES.includes(self.status)) {
+    throw new StorageError(
+      `Generation ${input.generationId} already ended (${self.status}); run it again under a new generation_id.`,
+      { code: "generation_finished", retryable: false },
+    );
+  }
+  const details = [input.generationId, input.cacheKey, input.imageSha256, JSON.stringify(input.warnings)];
+
+  if (self.cache_mode !== "bypass") {
+    if (CLAIMING_STATUSES.includes(self.status) && self.cache_key === input.cacheKey)
+      return { outcome: "claimed" };
+    const active = await tx.query<{
+      generation_id: string;
+      task_id: string | null;
+      status: GenerationStatus;
+    }>(
+      `SELECT generation_id, task_id, status FROM generations
+       WHERE cache_key = $1 AND status IN (${CLAIMING_SQL}) AND cache_mode <> 'bypass' AND generation_id <> $2
+       LIMIT 1`,
+      [input.cacheKey, input.generationId],
+    );
+    const owner = active.rows[0];
+    if (owner) {
+      await tx.query(
+        `UPDATE generations SET cache_key = $2, image_sha256 = $3, warnings = $4::text::jsonb, status = 'attached',
+           stage = 'waiting-for-duplicate', attached_to = $5, updated_at = now()
+         WHERE generation_id = $1`,
+        [...details, owner.generation_id],
+      );
+      return {
+        outcome: "attached",
+        owner: { generationId: owner.generation_id, taskId: owner.task_id, status: owner.status },
+      };
+    }
+    // Repeating the claim after the owner finished: a succeeded owner still answers this generation; a failed or
+    // canceled one does not, so this generation takes the key itself.
+    if (self.status === "attached" && self.attached_to !== null) {
+      const previous = await tx.query<{
+        generation_id: string;
+        task_id: string | null;
+        status: GenerationStatus;
+      }>("SELECT generation_id, task_id, status FROM generations WHERE generation_id = $1", [
+        self.attached_to,
+      ]);
+      const owner = previous.rows[0];
+      if (owner?.status === "succeeded") {
+        return {
+          outcome: "attached",
+          owner: { generationId: owner.generation_id, taskId: owner.task_id, status: owner.status },
+        };
+      }
+    }
+  }
+
+  // The partial unique index rejects this update (23505) when a racing claimant committed first.
+  await tx.query(
+    `UPDATE generations SET cache_key = $2, image_sha256 = $3, warnings = $4::text::jsonb, attached_to = NULL,
+       status = CASE WHEN status IN ('submitted', 'copying') THEN status ELSE 'pending' END,
+       stage = CASE WHEN status IN ('submitted', 'copying') THEN stage ELSE 'claim' END,
+       updated_at = now()
+     WHERE generation_id = $1`,
+    details,
+  );
+  return { outcome: "claimed" };
+}
+
+async function lockRecord(tx: SqlClient, generationId: string): Promise<GenerationRow> {
+  const { rows } = await tx.query<GenerationRow>(
+    `SELECT ${RECORD_COLUMNS} FROM generations WHERE generation_id = $1 FOR UPDATE`,
+    [generationId],
+  );
+  if (!rows[0]) throw notFound(generationId);
+  return rows[0];
+}
+
+function notFound(generationId: string): StorageError {
+  return new StorageError(`No generation record ${generationId}; upsertGeneration must run first.`, {
+    code: "generation_not_found",
+    retryable: false,
+  });
+}
+
+function toRecord(row: GenerationRow): GenerationRecord {
+  return {
+    generationId: row.generation_id,
+    cacheKey: row.cache_key,
+    cacheMode: row.cache_mode,
+    status: row.status,
+    stage: row.stage,
+    providerStatus: row.provider_status,
+    request: row.request,
+    warnings: row.warnings,
+    provider: row.provider,
+    model: row.model,
+    taskId: row.task_id,
+    providerRequestId: row.provider_request_id,
+    attachedTo: row.attached_to,
+    submitState: row.submit_state,
+    submitAttemptedAt: toIso(row.submit_attempted_at),
+    imageSha256: row.image_sha256,
+    correlation: row.correlation,
+    runId: row.run_id,
+    createdAt: toIso(row.created_at) ?? "",
+    updatedAt: toIso(row.updated_at) ?? "",
+    submittedAt: toIso(row.submitted_at),
+    completedAt: toIso(row.completed_at),
+    result: row.result,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+  };
+}
+
+/** Both drivers return timestamptz as Date; the string branch keeps custom type parsers working. */
+function toIso(value: Timestamp): string | null {
+  if (value === null) return null;
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const details = error as { code?: unknown; constraint?: unknown };
+  return details?.code === "23505" && details.constraint === constraint;
+}
+
+/** Connection-level failures: the server is down, restarting, refusing connections, or the socket broke. */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up or shutting down)
+  "53300", // too_many_connections
+]);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed/i;
+/** Transient conflicts that succeed when repeated. */
+const CONFLICT_CODES = new Set(["40001", "40P01", "55P03"]);
+
+async function guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toStorageError(operation, error);
+  }
+}
+
+function toStorageError(operation: string, error: unknown): Error {
+  if (isVideoGenerationError(error)) return error;
+  const code =
+    typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "";
+  const message = error instanceof Error ? error.message : String(error);
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith("08") || UNAVAILABLE_MESSAGE.test(message)) {
+    return new StorageError(`Metadata database unavailable during ${operation}: ${message}`, {
+      code: "database_unavailable",
+      retryable: true,
+      cause: error,
+    });
+  }
+  if (CONFLICT_CODES.has(code)) {
+    return new StorageError(`Metadata ${operation} hit a concurrent update (${code}): ${message}`, {
+      code: "database_conflict",
+      retryable: true,
+      cause: error,
+    });
+  }
+  return new StorageError(`Metadata ${operation} failed${code ? ` (${code})` : ""}: ${message}`, {
+    code: code === "23505" ? "constraint_violation" : "database_error",
+    retryable: false,
+    cause: error,
+  });
+}

@@ -1,0 +1,490 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import ipaddr from "ipaddr.js";
+import { Agent } from "undici";
+import { z } from "zod";
+import { WAN_MODEL } from "../../contract/wan-model.ts";
+import { ConfigurationError } from "../../errors/configuration-error.ts";
+import { locateFfmpeg } from "../../media/ffmpeg-path.ts";
+import {
+  type ActiveFault,
+  createFaultState,
+  type FaultController,
+  type FaultRoute,
+  faultCommandSchema,
+} from "./sandbox-faults.ts";
+import {
+  faultErrors,
+  JSON_UTF8_TYPE,
+  SandboxApiError,
+  sendApiError,
+  sendJson,
+  sendOssError,
+  throttlingError,
+} from "./sandbox-http.ts";
+import { loadSubmittedImage } from "./sandbox-images.ts";
+import { createSandboxRenderer } from "./sandbox-render.ts";
+import { createResultService } from "./sandbox-results.ts";
+import { createSandboxSigner } from "./sandbox-signing.ts";
+import { validateSubmitBody } from "./sandbox-submit.ts";
+import { taskListBody, taskStatusBody } from "./sandbox-task-bodies.ts";
+import { createTaskStore, type SandboxTaskSummary, summarize } from "./sandbox-tasks.ts";
+import { createUploadService } from "./sandbox-uploads.ts";
+
+/** How long the simulated tasks take. */
+export interface SandboxTimings {
+  /** Time a task stays PENDING, in milliseconds. Default 500. */
+  pendingMs?: number;
+  /**
+   * Time a task stays RUNNING at least, in milliseconds (it also waits for its render), fixed or per task.
+   * Default 1500.
+   */
+  renderMs?: number | ((task: SandboxTaskSummary) => number);
+}
+
+/** Options of `startSandbox`. All optional. */
+export interface SandboxOptions {
+  /** Address to listen on. Loopback only (127.0.0.0/8, ::1, localhost). Default `127.0.0.1`. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** The one API key accepted as `Authorization: Bearer …`. Default `sk-sandbox`. */
+  apiKey?: string;
+  /** Task durations. */
+  timings?: SandboxTimings;
+  /** Tasks PENDING or RUNNING at once for the account; one more submit gets 429. Default 5. */
+  concurrencyLimit?: number;
+  /** Submits allowed in any sliding 1 s window; one more gets 429. Default 5. */
+  submitsPerSecond?: number;
+  /** Age after which a task reports UNKNOWN, in milliseconds. Default 24 h. */
+  taskTtlMs?: number;
+  /** Lifetime of a result URL from the task's end time, in milliseconds. Default 24 h. */
+  resultUrlTtlMs?: number;
+  /** Directory for uploads and renders. Default: a fresh directory under the OS temp dir, removed on close. */
+  workDir?: string;
+  /** The ffmpeg binary. Default: `locateFfmpeg().ffmpeg`. */
+  ffmpegPath?: string;
+  /**
+   * Wall clock in epoch milliseconds, for task times, the task TTL, result-URL and upload-policy expiry.
+   * (Status transitions and the 1 s submit window use real elapsed time.) Default `Date.now`.
+   */
+  now?: () => number;
+  /**
+   * Hosts (`host` or `host:port`) whose http(s) `img_url` the sandbox downloads; every entry must be a loopback
+   * host. Default: any loopback host. Other hosts get 400 `InvalidParameter.DataInspection`, as an unreachable
+   * URL does.
+   */
+  allowImageHosts?: string[];
+}
+
+/** Counters of what the sandbox has seen since it started. */
+export interface SandboxStats {
+  tasksCreated: number;
+  /** Submits answered 200 (or reset after creating their task). */
+  submitsAccepted: number;
+  /** Submits refused with 429 by the rate or concurrency limit (not counting injected faults). */
+  submitsThrottled: number;
+  /** Highest number of tasks PENDING or RUNNING at once. */
+  peakInFlight: number;
+  /** Tasks PENDING or RUNNING now. */
+  inFlight: number;
+  statusQueries: number;
+  /** Successful cancels. */
+  cancels: number;
+  /** Files stored by the upload target. */
+  uploads: number;
+  /** Result downloads served (200 or 206). */
+  downloads: number;
+}
+
+/** A running sandbox. */
+export interface SandboxHandle {
+  /** Origin, e.g. `http://127.0.0.1:38211`. */
+  url: string;
+  /** `url + "/api/v1"`: what `DASHSCOPE_HTTP_BASE_URL` is set to. */
+  baseUrl: string;
+  port: number;
+  apiKey: string;
+  /** Fault injection (also reachable over HTTP: `POST`/`DELETE /_sandbox/faults`). */
+  faults: FaultController;
+  stats(): SandboxStats;
+  /** Every task created (expired ones included), oldest first. */
+  tasks(): ReadonlyArray<SandboxTaskSummary>;
+  /** Stops the server, timers and renders; removes the default work directory. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MAX_SUBMIT_BODY_BYTES = 40 * 1024 * 1024;
+
+const numericOptionsSchema = z.object({
+  port: z.int().min(0).max(65_535).default(0),
+  apiKey: z.string().min(1).default("sk-sandbox"),
+  concurrencyLimit: z.int().min(1).default(5),
+  submitsPerSecond: z.int().min(1).default(5),
+  taskTtlMs: z.number().positive().default(DAY_MS),
+  resultUrlTtlMs: z.number().positive().default(DAY_MS),
+  pendingMs: z.number().min(0).default(500),
+});
+
+function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (bare === "localhost") return true;
+  return ipaddr.isValid(bare) && ipaddr.process(bare).range() === "loopback";
+}
+
+type RouteName = FaultRoute | "faults" | "sandbox-stats";
+
+interface Route {
+  name: RouteName;
+  /** The task id in `/tasks/{id}` and `/results/{id}.mp4`. */
+  taskId?: string;
+}
+
+function matchRoute(method: string, pathname: string): Route | undefined {
+  const taskMatch = /^\/api\/v1\/tasks\/([^/]+)(\/cancel)?$/.exec(pathname);
+  const resultMatch = /^\/results\/([^/]+)\.mp4$/.exec(pathname);
+  if (method === "POST" && pathname === "/api/v1/services/aigc/video-generation/video-synthesis") {
+    return { name: "submit" };
+  }
+  if (method === "GET" && (pathname === "/api/v1/tasks" || pathname === "/api/v1/tasks/"))
+    return { name: "list" };
+  if (taskMatch && method === "GET" && !taskMatch[2]) return { name: "status", taskId: taskMatch[1] };
+  if (taskMatch && method === "POST" && taskMatch[2]) return { name: "cancel", taskId: taskMatch[1] };
+  if (method === "GET" && pathname === "/api/v1/uploads") return { name: "policy" };
+  if (method === "POST" && pathname === "/oss-upload") return { name: "upload" };
+  if ((method === "GET" || method === "HEAD") && resultMatch)
+    return { name: "download", taskId: resultMatch[1] };
+  if ((method === "POST" || method === "DELETE") && pathname === "/_sandbox/faults")
+    return { name: "faults" };
+  if (method === "GET" && pathname === "/_sandbox/stats") return { name: "sandbox-stats" };
+  return undefined;
+}
+
+const OSS_ROUTES: ReadonlySet<RouteName> = new Set(["upload", "download"]);
+
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of request) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Starts a DashScope-compatible server on a loopback address: submit, task query, cancel, list, upload policy and
+ * upload target, signed expiring result URLs, with the documented auth, validation, status machine, limits and
+ * errors (dashscope.md), real MP4 renders made with ffmpeg, and fault injection.
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
+  const host = options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host)) {
+    throw new ConfigurationError(`Sandbox host must be a loopback address, got "${host}".`);
+  }
+  for (const allowed of options.allowImageHosts ?? []) {
+    const hostname = allowed.startsWith("[")
+      ? allowed.slice(0, allowed.indexOf("]") + 1)
+      : allowed.split(":")[0];
+    if (!hostname || !isLoopbackHost(hostname)) {
+      throw new ConfigurationError(
+        `Sandbox allowImageHosts entries must be loopback hosts, got "${allowed}".`,
+      );
+    }
+  }
+  const settings = numericOptionsSchema.parse({ ...options, pendingMs: options.timings?.pendingMs });
+  const ffmpegPath = options.ffmpegPath ?? locateFfmpeg().ffmpeg;
+  if (!ffmpegPath)
+    throw new ConfigurationError("Sandbox needs ffmpeg: set the ffmpegPath option or FFMPEG_PATH.");
+  const now = options.now ?? Date.now;
+  const ownsWorkDir = options.workDir === undefined;
+  const workDir = options.workDir ?? (await mkdtemp(path.join(tmpdir(), "dashscope-sandbox-")));
+
+  let origin = "";
+  const closing = new AbortController();
+  const dispatcher = new Agent({ connections: 4 });
+  const signer = createSandboxSigner();
+  const counters = {
+    tasksCreated: 0,
+    submitsAccepted: 0,
+    submitsThrottled: 0,
+    statusQueries: 0,
+    cancels: 0,
+    uploads: 0,
+    downloads: 0,
+  };
+  const uploads = createUploadService({ origin: () => origin, signer, now, workDir });
+  const renderer = createSandboxRenderer({ ffmpegPath, maxConcurrent: 2 });
+  // Late-bound: the fault state needs the result service, which needs the store, which needs the fault state.
+  const faultState = createFaultState({
+    onExpireResults: () => results.expire(store.list().map((task) => task.taskId)),
+  });
+  const store = createTaskStore({
+    now,
+    pendingMs: settings.pendingMs,
+    renderMs: options.timings?.renderMs ?? 1500,
+    taskTtlMs: settings.taskTtlMs,
+    concurrencyLimit: settings.concurrencyLimit,
+    workDir,
+    renderer,
+    takeTaskFailure: faultState.takeTaskFailure,
+  });
+  const results = createResultService({
+    origin: () => origin,
+    signer,
+    now,
+    resultUrlTtlMs: settings.resultUrlTtlMs,
+    findTask: (taskId) => store.get(taskId),
+  });
+  const allTasks: SandboxTaskSummary[] = [];
+  let submitTimes: number[] = [];
+
+  const isImageHostAllowed = (url: URL) =>
+    options.allowImageHosts
+      ? options.allowImageHosts.includes(url.host) || options.allowImageHosts.includes(url.hostname)
+      : isLoopbackHost(url.hostname);
+
+  const authenticate = (request: IncomingMessage) => {
+    const header = request.headers.authorization;
+    if (!header) throw new SandboxApiError(401, "InvalidApiKey", "No API-key provided.");
+    if (header !== `Bearer ${settings.apiKey}`) {
+      throw new SandboxApiError(401, "InvalidApiKey", "Invalid API-key provided.");
+    }
+  };
+
+  /** Admits a submit into the sliding one-second window, or throws the documented 429. */
+  const admitSubmit = () => {
+    const current = performance.now();
+    submitTimes = submitTimes.filter((time) => current - time < 1000);
+    if (submitTimes.length >= settings.submitsPerSecond) {
+      counters.submitsThrottled += 1;
+      throw throttlingError();
+    }
+    submitTimes.push(current);
+  };
+
+  const handleSubmit = async (request: IncomingMessage, response: ServerResponse, fault?: ActiveFault) => {
+    authenticate(request);
+    if (request.headers["x-dashscope-async"] !== "enable") {
+      throw new SandboxApiError(403, "AccessDenied", "current user api does not support synchronous calls.");
+    }
+    admitSubmit();
+    const rawBody = await readBody(request, MAX_SUBMIT_BODY_BYTES);
+    if (rawBody === undefined) {
+      throw new SandboxApiError(
+        400,
+        "InvalidParameter.DataInspection",
+        "The request body exceeds the size limit.",
+      );
+    }
+    const submit = validateSubmitBody(rawBody);
+    const image = await loadSubmittedImage(submit.imgUrl, {
+      ossResolveEnabled: request.headers["x-dashscope-ossresourceresolve"] === "enable",
+      readUpload: uploads.read,
+      isHostAllowed: isImageHostAllowed,
+      dispatcher,
+    });
+    const requestId = randomUUID();
+    const sentHeaders: Record<string, string> = {};
+    for (const name of [
+      "content-type",
+      "x-dashscope-ossresourceresolve",
+      "x-dashscope-workspace",
+      "user-agent",
+    ]) {
+      const value = request.headers[name];
+      if (typeof value === "string") sentHeaders[name] = value;
+    }
+    const { imgUrl: _imgUrl, ...parameters } = submit;
+    const task = store.tryCreate({ ...parameters, requestId, image, sentHeaders });
+    if (!task) {
+      counters.submitsThrottled += 1;
+      throw throttlingError();
+    }
+    counters.tasksCreated += 1;
+    counters.submitsAccepted += 1;
+    allTasks.push(task);
+    if (fault?.kind === "reset-after-create") {
+      request.socket.destroy();
+      return;
+    }
+    sendJson(
+      response,
+      200,
+      { request_id: requestId, output: { task_id: task.taskId, task_status: "PENDING" } },
+      { "x-request-id": requestId, "x-dashscope-call-gateway": "true", "x-dashscope-timeout": "180" },
+    );
+  };
+
+  const handleFaults = async (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method === "DELETE") {
+      faultState.controller.clear();
+    } else {
+      let command: unknown;
+      try {
+        command = JSON.parse((await readBody(request, 64 * 1024)) ?? "");
+      } catch {
+        command = undefined;
+      }
+      const parsed = faultCommandSchema.safeParse(command);
+      if (!parsed.success) {
+        throw new SandboxApiError(400, "InvalidParameter", `Invalid fault command: ${parsed.error.message}`);
+      }
+      faultState.controller.apply(parsed.data);
+    }
+    sendJson(response, 200, { request_id: randomUUID() });
+  };
+
+  const dispatch = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: Route,
+    url: URL,
+    fault: ActiveFault | undefined,
+  ) => {
+    const taskId = route.taskId ?? "";
+    switch (route.name) {
+      case "submit":
+        return handleSubmit(request, response, fault);
+      case "status":
+        authenticate(request);
+        counters.statusQueries += 1;
+        return sendJson(
+          response,
+          200,
+          taskStatusBody(taskId, store.get(taskId), results.url),
+          {},
+          JSON_UTF8_TYPE,
+        );
+      case "cancel":
+        authenticate(request);
+        if (!store.cancel(taskId)) {
+          throw new SandboxApiError(
+            400,
+            "UnsupportedOperation",
+            "Failed to cancel the task, please confirm if the task is in PENDING status.",
+          );
+        }
+        counters.cancels += 1;
+        return sendJson(response, 200, { request_id: randomUUID() }, {}, JSON_UTF8_TYPE);
+      case "list":
+        authenticate(request);
+        return sendJson(
+          response,
+          200,
+          taskListBody(url.searchParams, store.list(), now()),
+          {},
+          JSON_UTF8_TYPE,
+        );
+      case "policy":
+        authenticate(request);
+        if (url.searchParams.get("action") !== "getPolicy") {
+          throw new SandboxApiError(
+            400,
+            "InvalidParameter",
+            "Required parameter(action) missing or invalid.",
+          );
+        }
+        if (url.searchParams.get("model") !== WAN_MODEL)
+          throw new SandboxApiError(400, "InvalidParameter", "Model not exist.");
+        return sendJson(response, 200, { request_id: randomUUID(), data: uploads.createPolicy() });
+      case "upload":
+        if (await uploads.handleUpload(request, response)) counters.uploads += 1;
+        return;
+      case "download":
+        if (
+          await results.handle(request, response, taskId, url.searchParams, {
+            resetMidway: fault?.kind === "reset-midway",
+          })
+        ) {
+          counters.downloads += 1;
+        }
+        return;
+      case "faults":
+        return handleFaults(request, response);
+      case "sandbox-stats":
+        return sendJson(response, 200, { stats: stats(), tasks: tasks() });
+    }
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? "/", "http://sandbox.invalid");
+    const route = matchRoute(request.method ?? "GET", url.pathname);
+    if (!route) {
+      sendApiError(response, new SandboxApiError(404, "NotFound", "The requested resource does not exist."));
+      return;
+    }
+    const isOss = OSS_ROUTES.has(route.name);
+    try {
+      const fault =
+        route.name === "faults" || route.name === "sandbox-stats" ? undefined : faultState.take(route.name);
+      if (fault?.kind === "reset") {
+        request.socket.destroy();
+        return;
+      }
+      if (fault?.kind === "slow") await delay(fault.delayMs, undefined, { signal: closing.signal });
+      if (
+        fault &&
+        (fault.kind === "throttle" || fault.kind === "server-error" || fault.kind === "unavailable")
+      ) {
+        throw faultErrors[fault.kind]();
+      }
+      await dispatch(request, response, route, url, fault);
+    } catch (error) {
+      if (closing.signal.aborted || response.headersSent || request.socket.destroyed) {
+        request.socket.destroy();
+        return;
+      }
+      const apiError =
+        error instanceof SandboxApiError
+          ? error
+          : new SandboxApiError(
+              500,
+              "InternalError",
+              "An internal error has occured, please try again later.",
+            );
+      if (isOss) sendOssError(response, apiError.httpStatus, apiError.code, apiError.message);
+      else sendApiError(response, apiError, { requestIdHeader: route.name === "submit" });
+    }
+  };
+
+  const server = createServer((request, response) => void handle(request, response));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(settings.port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  origin = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+
+  const stats = (): SandboxStats => ({
+    ...counters,
+    peakInFlight: store.peakInFlight(),
+    inFlight: store.inFlight(),
+  });
+  const tasks = () => allTasks.map(summarize);
+
+  return {
+    url: origin,
+    baseUrl: `${origin}/api/v1`,
+    port: address.port,
+    apiKey: settings.apiKey,
+    faults: faultState.controller,
+    stats,
+    tasks,
+    async close() {
+      closing.abort();
+      store.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dispatcher.close();
+      if (ownsWorkDir) await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+}

@@ -1,0 +1,223 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { predictOutputSize, type WanResolution } from "../../contract/wan-model.ts";
+import type { SandboxImage } from "./sandbox-images.ts";
+import type { SandboxRenderer } from "./sandbox-render.ts";
+
+/** Statuses a sandbox task can be in (`UNKNOWN` is what an unknown or expired id reports, not a stored state). */
+export type SandboxTaskStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
+
+/** What a validated submit asks for, with the API defaults applied. */
+export interface SandboxTaskRequest {
+  /** `request_id` of the submit that created the task. */
+  requestId: string;
+  model: string;
+  /** Prompt after truncation to 1500 characters; null when absent. */
+  prompt: string | null;
+  /** Negative prompt after truncation to 500 characters; null when absent. */
+  negativePrompt: string | null;
+  resolution: WanResolution;
+  /** Whole seconds. */
+  duration: number;
+  audio: boolean;
+  promptExtend: boolean;
+  shotType: "single" | "multi";
+  watermark: boolean;
+  /** The seed sent, or the one the sandbox picked. */
+  seed: number;
+  image: SandboxImage;
+  /** `parameters` exactly as the client sent them, so tests can check what a client puts on the wire. */
+  sentParameters: Record<string, unknown>;
+  /** The keys of `input` the client sent. */
+  sentInputKeys: string[];
+  /** Submit headers the sandbox recorded (`x-dashscope-ossresourceresolve`, `content-type`, ...). */
+  sentHeaders: Record<string, string>;
+}
+
+/** One task as `SandboxHandle.tasks()` reports it. Times are epoch milliseconds of the sandbox clock. */
+export interface SandboxTaskSummary extends Omit<SandboxTaskRequest, "image"> {
+  taskId: string;
+  status: SandboxTaskStatus;
+  submitTime: number;
+  scheduledTime?: number;
+  endTime?: number;
+  image: Omit<SandboxImage, "bytes">;
+  /** Frame size of the clip, from the tier and the image's aspect ratio. */
+  output: { width: number; height: number };
+  /** Code and message of a FAILED task. */
+  failure?: { code: string; message: string };
+}
+
+/** A task as the store keeps it. */
+export interface SandboxTask extends SandboxTaskSummary {
+  /** Path of the rendered MP4, set when SUCCEEDED. */
+  videoPath?: string;
+}
+
+export interface TaskStoreOptions {
+  /** Wall clock for task times and expiry, epoch milliseconds. */
+  now: () => number;
+  /** Time PENDING, in milliseconds. */
+  pendingMs: number;
+  /** Time RUNNING at least (a task also waits for its render), in milliseconds. */
+  renderMs: number | ((task: SandboxTaskSummary) => number);
+  /** Age after which a task reports UNKNOWN, in milliseconds. */
+  taskTtlMs: number;
+  /** Tasks PENDING or RUNNING at once. */
+  concurrencyLimit: number;
+  /** Where inputs and renders are written. */
+  workDir: string;
+  renderer: SandboxRenderer;
+  /** A queued forced failure for a new task, if any (fault injection). */
+  takeTaskFailure: () => { code: string; message: string } | undefined;
+}
+
+export interface TaskStore {
+  /** Creates a PENDING task, or returns undefined when `concurrencyLimit` tasks are already in flight. */
+  tryCreate(request: SandboxTaskRequest): SandboxTask | undefined;
+  /** A task by id; undefined when unknown or older than the TTL. */
+  get(taskId: string): SandboxTask | undefined;
+  /** Cancels a PENDING task; false when the task is unknown, expired or past PENDING. */
+  cancel(taskId: string): boolean;
+  /** Tasks younger than the TTL, newest first. */
+  list(): SandboxTask[];
+  /** Tasks PENDING or RUNNING now. */
+  inFlight(): number;
+  /** The highest `inFlight()` seen. */
+  peakInFlight(): number;
+  /** Stops timers and running renders. */
+  close(): void;
+}
+
+const IN_FLIGHT: ReadonlySet<SandboxTaskStatus> = new Set(["PENDING", "RUNNING"]);
+
+const RENDER_FAILURE = {
+  code: "InternalError.Algo",
+  message: "An internal error has occured during algorithm execution.",
+};
+
+export function createTaskStore(options: TaskStoreOptions): TaskStore {
+  const tasks = new Map<string, SandboxTask>();
+  const timers = new Set<NodeJS.Timeout>();
+  const closing = new AbortController();
+  let peak = 0;
+
+  const isExpired = (task: SandboxTask) => options.now() - task.submitTime >= options.taskTtlMs;
+  const inFlight = () =>
+    [...tasks.values()].filter((task) => IN_FLIGHT.has(task.status) && !isExpired(task)).length;
+
+  const after = (milliseconds: number, action: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closing.signal.aborted) action();
+    }, milliseconds);
+    timers.add(timer);
+  };
+  const sleep = (milliseconds: number) => new Promise<void>((resolve) => after(milliseconds, resolve));
+
+  const finish = (task: SandboxTask, outcome: { videoPath: string } | { code: string; message: string }) => {
+    if (closing.signal.aborted || task.status !== "RUNNING") return;
+    task.endTime = options.now();
+    if ("videoPath" in outcome) {
+      task.status = "SUCCEEDED";
+      task.videoPath = outcome.videoPath;
+    } else {
+      task.status = "FAILED";
+      task.failure = { code: outcome.code, message: outcome.message };
+    }
+  };
+
+  const run = async (
+    task: SandboxTask,
+    inputWritten: Promise<string>,
+    forcedFailure?: { code: string; message: string },
+  ) => {
+    if (task.status !== "PENDING") return;
+    task.status = "RUNNING";
+    task.scheduledTime = options.now();
+    const renderMs =
+      typeof options.renderMs === "function" ? options.renderMs(summarize(task)) : options.renderMs;
+    const window = sleep(Math.max(0, renderMs));
+    if (forcedFailure) {
+      await window;
+      finish(task, forcedFailure);
+      return;
+    }
+    const rendered = inputWritten.then(async (inputPath) => {
+      const outputPath = path.join(path.dirname(inputPath), "video.mp4");
+      await options.renderer.render(
+        {
+          inputPath,
+          outputPath,
+          width: task.output.width,
+          height: task.output.height,
+          durationSeconds: task.duration,
+          audio: task.audio,
+          seed: task.seed,
+        },
+        closing.signal,
+      );
+      return { videoPath: outputPath };
+    });
+    // SUCCEEDED only once both the configured running time has passed and the file exists.
+    const [outcome] = await Promise.all([rendered.catch(() => RENDER_FAILURE), window]);
+    finish(task, outcome);
+  };
+
+  return {
+    tryCreate(request) {
+      if (inFlight() >= options.concurrencyLimit) return undefined;
+      const taskId = randomUUID();
+      const { bytes, ...image } = request.image;
+      const task: SandboxTask = {
+        ...request,
+        image,
+        taskId,
+        status: "PENDING",
+        submitTime: options.now(),
+        output: predictOutputSize(request.resolution, image.width, image.height),
+      };
+      tasks.set(taskId, task);
+      peak = Math.max(peak, inFlight());
+      const directory = path.join(options.workDir, "tasks", taskId);
+      const inputPath = path.join(directory, `input.${image.format}`);
+      const inputWritten = mkdir(directory, { recursive: true })
+        .then(() => writeFile(inputPath, bytes))
+        .then(() => inputPath);
+      inputWritten.catch(() => {}); // observed again by the render, which turns it into a FAILED task
+      const forcedFailure = options.takeTaskFailure();
+      after(options.pendingMs, () => void run(task, inputWritten, forcedFailure));
+      return task;
+    },
+    get(taskId) {
+      const task = tasks.get(taskId);
+      return task && !isExpired(task) ? task : undefined;
+    },
+    cancel(taskId) {
+      const task = tasks.get(taskId);
+      if (!task || isExpired(task) || task.status !== "PENDING") return false;
+      task.status = "CANCELED";
+      task.endTime = options.now();
+      return true;
+    },
+    list() {
+      return [...tasks.values()]
+        .filter((task) => !isExpired(task))
+        .sort((a, b) => b.submitTime - a.submitTime);
+    },
+    inFlight,
+    peakInFlight: () => peak,
+    close() {
+      closing.abort();
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}
+
+/** A copy of a task without internal paths, for `SandboxHandle.tasks()`. */
+export function summarize(task: SandboxTask): SandboxTaskSummary {
+  const { videoPath: _videoPath, ...summary } = task;
+  return structuredClone(summary);
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
+import { type ErrorCategory, VideoGenerationError } from "../errors/video-generation-error.ts";
+import { cleanUpGeneration } from "../functions/clean-up-generation.ts";
+import { parseErrorCode } from "../functions/to-inngest-error.ts";
+import type { VideoGenerateDependencies } from "../functions/video-generate-dependencies.ts";
+import { generationIdForRun, runVideoGeneration } from "../functions/video-generate-handler.ts";
+import { EVENT_NAMES } from "../functions/video-generation-events.ts";
+import { EventBus } from "./event-bus.ts";
+import { type InProcessRunOptions, runInProcess } from "./in-process-runner.ts";
+
+/** How an in-process generation ended. */
+export type GenerationOutcome =
+  | { status: "succeeded"; response: VideoGenerateResponse }
+  | {
+      status: "failed";
+      generationId: string;
+      /** Stable code (`invalid_input`, `DataInspectionFailed`, `deadline_exceeded`, …) and message. */
+      error: { code: string; message: string; category: ErrorCategory | "internal" };
+    }
+  | { status: "canceled"; generationId: string; providerTaskCanceled: boolean };
+
+/** The stage error behind an Inngest control error (`NonRetriableError` keeps it as `cause`). */
+function stageErrorOf(error: unknown): VideoGenerationError | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof VideoGenerationError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Runs one `video.generate` request through the same handler the Inngest function uses, in this process, and does
+ * what `onFailure` and the cancellation handler do on Inngest: clean up (record, slot, provider task) and emit the
+ * `failed` / `canceled` event on the bus. Never throws for a generation that failed; the outcome says how it ended.
+ */
+export async function generateInProcess(
+  request: unknown,
+  dependencies: VideoGenerateDependencies,
+  options: InProcessRunOptions = {},
+): Promise<GenerationOutcome> {
+  const runId = options.runId ?? randomUUID();
+  const bus = options.bus ?? new EventBus();
+  const requestedId = (request as { generation_id?: unknown } | null)?.generation_id;
+  const generationId = generationIdForRun(typeof requestedId === "string" ? requestedId : undefined, runId);
+  const { provider, metadataStore } = dependencies;
+  try {
+    const response = await runInProcess(
+      (context) => runVideoGeneration(context, dependencies),
+      { name: EVENT_NAMES.requested, data: request },
+      { ...options, runId, bus },
+    );
+    return { status: "succeeded", response };
+  } catch (error) {
+    if (options.signal?.aborted) {
+      const reason = String(options.signal.reason instanceof Error ? options.signal.reason.message : options.signal.reason ?? "canceled");
+      const outcome = await cleanUpGeneration({ generationId, ending: { kind: "canceled", reason }, provider, metadataStore });
+      bus.publish({
+        name: EVENT_NAMES.canceled,
+        data: {
+          generation_id: generationId,
+          task_id: outcome.taskId,
+          provider_task_canceled: outcome.providerTaskCanceled,
+          reason,
+          correlation: outcome.correlation,
+        },
+      });
+      return { status: "canceled", generationId, providerTaskCanceled: outcome.providerTaskCanceled };
+    }
+    const stageError = stageErrorOf(error);
+    const { code, message } = stageError
+      ? { code: stageError.code, message: stageError.message }
+      : parseErrorCode(error instanceof Error ? error.message : String(error));
+    const outcome = await cleanUpGeneration({
+      generationId,
+      ending: { kind: "failed", code, message },
+      provider,
+      metadataStore,
+    }).catch(() => ({ taskId: null, correlation: null }));
+    bus.publish({
+      name: EVENT_NAMES.failed,
+      data: { generation_id: generationId, error: { code, message }, task_id: outcome.taskId, correlation: outcome.correlation },
+    });
+    return { status: "failed", generationId, error: { code, message, category: stageError?.category ?? "internal" } };
+  }
+}
