@@ -6,21 +6,22 @@
  *
  * Why adaptive rather than a fixed interval: a wan2.6-i2v-flash render takes "usually 1-5 min" (docs), 59-73 s in the
  * docs' own 10 s 720P examples, 45-180 s in third-party reports; status queries share a 20 QPS limit per account and the
- * docs advise about 15 s between them. A fixed 15 s interval makes every job wait 7.5 s on average after it finished;
+ * docs advise about 15 s between them. A fixed 15 s interval leaves every job waiting 7-8 s on average after it finished;
  * a fixed 5 s interval (Vercel AI SDK) or the Python SDK's 1-2-4-5 s ramp spend most of their queries while the render
  * cannot possibly be done yet. This schedule spends its checks where finishes are likely instead
  * (bench/poll-schedule-benchmark.ts measures the trade).
  */
-import { ConfigurationError } from "../errors/configuration-error.ts";
+
 import { WAN_TIERS, type WanResolution } from "../contract/wan-model.ts";
+import { ConfigurationError } from "../errors/configuration-error.ts";
 
 /** The hard deadline from submit to the last check, 30 min (design 3 step 6; far inside the 24 h task lifetime). */
 export const DEFAULT_DEADLINE_MS = 30 * 60 * 1000;
 
 /**
  * At most this many status checks per run. Each check costs two Inngest steps (the sleep and the check), so 100 checks
- * stay far below the 1,000 steps a run may have. The schedule reaches the 30 min deadline in about 45 checks for a
- * typical estimate and about 60 for a few-second estimate, so the count only binds when the deadline is raised.
+ * stay far below the 1,000 steps a run may have. The schedule reaches the 30 min deadline in 48 checks for a 5 s 720P
+ * estimate and in 74 for a 1 s estimate, so the count only binds when the deadline is raised.
  */
 export const DEFAULT_MAX_CHECKS = 100;
 
@@ -31,13 +32,14 @@ const MAX_DELAY_MS = 60_000;
 
 /**
  * The shape, in units of the expected render time E (tuned with the benchmark; see the JSDoc of `nextPollDelayMs`).
- * - `firstCheck`: the first check lands at this fraction of E, the earliest plausible finish (45 s of a 75 s
- *   median in the reports), not at 0 where every answer is "not yet".
+ * - `firstCheck`: the first check lands at this fraction of E, about the earliest plausible finish (the reported
+ *   minimum, 45 s, is 0.85 of the 53 s estimate for a 5 s 720P request; 0.9 measured slightly better), not at 0
+ *   where every answer is "not yet".
  * - `denseInterval`: the interval from the first check until `denseUntil` x E, the window where finishes are likely.
  * - `tailGrowth`: after that window each interval grows by this fraction of the time past it (geometric spacing, so
  *   the lag stays a bounded share of the render time while the count grows only logarithmically).
  */
-const SHAPE = { firstCheck: 0.85, denseInterval: 0.1, denseUntil: 1.2, tailGrowth: 0.12 } as const;
+const SHAPE = { firstCheck: 0.9, denseInterval: 0.16, denseUntil: 1.8, tailGrowth: 0.1 } as const;
 
 /** Render-time model: fixed overhead plus a per-output-second cost at 720P, scaled for 1080P. */
 const RENDER_OVERHEAD_S = 40;
@@ -110,19 +112,21 @@ export interface PollScheduleInput {
  * deadline is cut so the final check lands on it (to the whole second below it).
  *
  * Phases, in time since the render could have started (the anchor) and in units of the expected render time E:
- * 1. **Before 0.85 E: one sleep.** Nothing can be seen before the earliest plausible finish except the PENDING or
+ * 1. **Before 0.9 E: one sleep.** Nothing can be seen before the earliest plausible finish except the PENDING or
  *    RUNNING that every first poll returns, so the first check goes there, not at 0.
- * 2. **0.85 E to 1.2 E: dense, every 0.1 E** (about 5 s for a 5 s 720P request): most renders end here, and the lag
- *    from finish to detection is at most one interval.
- * 3. **After 1.2 E: sparser.** Each interval grows by 12 % of the time past 1.2 E, up to 60 s: a late task is one of a
+ * 2. **0.9 E to 1.8 E: dense, every 0.16 E** (8 s for a 5 s 720P request): most renders end here, and the lag
+ *    from finish to detection is at most one interval. Over this window the chance that a still-running render ends
+ *    in the next second is roughly constant (log-normal render times), so a constant interval is close to the
+ *    best use of a given number of checks.
+ * 3. **After 1.8 E: sparser.** Each interval grows by 10 % of the time past 1.8 E, up to 60 s: a late task is one of a
  *    long tail, and spacing the checks geometrically keeps the lag a bounded fraction of its render time while the
  *    number of checks grows only logarithmically with it. Together with the 60 s cap this keeps the query rate of many
  *    jobs far below DashScope's 20 QPS per account.
  *
  * The anchor moves with what was seen: PENDING means the task is queued and its render has not begun, so the
  * schedule restarts from that check (the finish moves later by the queueing time). RUNNING first seen at `r` means
- * the render began after the previous check, which (from phase 1 or a PENDING restart) was at most 0.85 E earlier;
- * the anchor is `r - 0.85 E`, the earliest start consistent with that, so the estimate errs towards checking early.
+ * the render began after the previous check, which (from phase 1 or a PENDING restart) was at most 0.9 E earlier;
+ * the anchor is `r - 0.9 E`, the earliest start consistent with that, so the estimate errs towards checking early.
  */
 export function nextPollDelayMs(input: PollScheduleInput): number | null {
   if (input.attempt >= input.maxChecks) return null;
@@ -130,7 +134,8 @@ export function nextPollDelayMs(input: PollScheduleInput): number | null {
   if (remainingMs < MIN_DELAY_MS) return null;
 
   const expected = Math.max(MIN_DELAY_MS, input.expectedRenderMs);
-  const firstCheckMs = SHAPE.firstCheck * expected;
+  // Whole seconds, so that the first sleep ends exactly on it and the next call does not see a sliver of phase 1 left.
+  const firstCheckMs = Math.max(MIN_DELAY_MS, Math.round((SHAPE.firstCheck * expected) / 1000) * 1000);
   let anchorMs = 0;
   if (input.providerStatus === "pending") anchorMs = input.elapsedMs;
   else if (input.providerStatus === "running" && input.runningSinceMs !== undefined) {
@@ -138,8 +143,9 @@ export function nextPollDelayMs(input: PollScheduleInput): number | null {
   }
   const sinceAnchorMs = Math.max(0, input.elapsedMs - anchorMs);
 
+  // Less than half a second of phase 1 left (a clock-measured elapsed time) counts as phase 1 done.
   const delayMs =
-    sinceAnchorMs < firstCheckMs
+    firstCheckMs - sinceAnchorMs >= MIN_DELAY_MS / 2
       ? firstCheckMs - sinceAnchorMs
       : SHAPE.denseInterval * expected +
         SHAPE.tailGrowth * Math.max(0, sinceAnchorMs - SHAPE.denseUntil * expected);

@@ -1,4 +1,3 @@
-import { NonRetriableError } from "inngest";
 import { computeCacheKey, deriveSeed } from "../contract/cache-key.ts";
 import { estimateCost } from "../contract/cost-estimate.ts";
 import type { GenerationWarning } from "../contract/generation-warning.ts";
@@ -13,7 +12,7 @@ import type { StoredVideo } from "../storage/object-store.ts";
 import { expectedRenderMs, nextPollDelayMs } from "./poll-schedule.ts";
 import { describeRequestForRecord } from "./record-request.ts";
 import { reconcileSubmit } from "./reconcile-submit.ts";
-import { formatErrorMessage, toInngestError } from "./to-inngest-error.ts";
+import { toInngestError } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES } from "./video-generation-events.ts";
 
@@ -94,6 +93,9 @@ export async function runVideoGeneration(
         throw toInngestError(error, context.attempt);
       }
     };
+  /** Ends the run for good: the stage error travels as the cause of a NonRetriableError. */
+  const fail = (category: "timeout" | "provider", code: string, message: string) =>
+    toInngestError(new VideoGenerationError(category, message, { code, retryable: false }), context.attempt);
   const progress = async (
     generationId: string,
     stage: GenerationStage,
@@ -236,11 +238,10 @@ export async function runVideoGeneration(
     const ownerResult = await waitForOwner(owner, suffix);
     if (ownerResult) return finish(answerFromStored(ownerResult));
     if (round === settings.maxClaimRounds - 1) {
-      throw new NonRetriableError(
-        formatErrorMessage(
-          "duplicate_failed",
-          `the identical generation ${owner} this one waited for ended without a result ${settings.maxClaimRounds} times`,
-        ),
+      throw fail(
+        "provider",
+        "duplicate_failed",
+        `the identical generation ${owner} this one waited for ended without a result ${settings.maxClaimRounds} times`,
       );
     }
   }
@@ -261,9 +262,7 @@ export async function runVideoGeneration(
         maxChecks: settings.maxStatusChecks,
       });
       if (delay === null) {
-        throw new NonRetriableError(
-          formatErrorMessage("deadline_exceeded", `the identical generation ${owner} did not finish in time`),
-        );
+        throw fail("timeout", "deadline_exceeded", `the identical generation ${owner} did not finish in time`);
       }
       await step.sleep(`duplicate-wait${suffix}-${check}`, delay);
       elapsedMs += delay;
@@ -298,11 +297,10 @@ export async function runVideoGeneration(
     );
     if (slot.acquired) break;
     if (attempt + 1 >= settings.maxSlotAttempts) {
-      throw new NonRetriableError(
-        formatErrorMessage(
-          "budget_exhausted",
-          `no provider slot became free after ${settings.maxSlotAttempts} attempts (VIDEO_GEN_BUDGET=${settings.budget})`,
-        ),
+      throw fail(
+        "timeout",
+        "budget_exhausted",
+        `no provider slot became free after ${settings.maxSlotAttempts} attempts (VIDEO_GEN_BUDGET=${settings.budget})`,
       );
     }
     await step.sleep(`slot-wait-${attempt}`, slot.retryInMs);
@@ -389,17 +387,20 @@ export async function runVideoGeneration(
           return { canceled: status.status === "pending", providerStatus: status.status };
         }),
       );
-      throw new NonRetriableError(
-        formatErrorMessage(
-          "deadline_exceeded",
-          `task ${taskId} did not finish within ${Math.round(settings.deadlineMs / 1000)} s (VIDEO_GEN_DEADLINE_S)`,
-        ),
+      throw fail(
+        "timeout",
+        "deadline_exceeded",
+        `task ${taskId} did not finish within ${Math.round(settings.deadlineMs / 1000)} s (VIDEO_GEN_DEADLINE_S)`,
       );
     }
     await step.sleep(`wait-${check}`, delay);
     const checked: CheckedStatus = await step.run(
       `poll-${check}`,
       guarded(async () => {
+        // Canceled from elsewhere (`video-gen cancel`, the cancel function) while this run slept: stop here.
+        if ((await metadataStore.get(generationId))?.status === "canceled") {
+          return { status: "canceled", providerStatus: "CANCELED", checkedAt: dependencies.now().toISOString() };
+        }
         const status = await provider.status(taskId);
         const terminal = status.status !== "pending" && status.status !== "running";
         if (terminal) await metadataStore.releaseSlot(generationId);
@@ -477,14 +478,14 @@ function terminalStatusError(taskId: string, status: CheckedStatus): VideoGenera
     case "failed": {
       const code = status.code ?? "UnknownFailure";
       const contentRejected = code === "DataInspectionFailed" || code === "IPInfringementSuspect";
-      return new ProviderError(`task ${taskId} failed: ${code}: ${status.message ?? "no reason given"}`, {
+      return new ProviderError(`task ${taskId} failed: ${status.message ?? "no reason given"}`, {
         kind: contentRejected ? "content_rejected" : "task_failed",
         code,
         operation: "status",
       });
     }
     case "canceled":
-      return new VideoGenerationError("canceled", `task ${taskId} was canceled at the provider`, {
+      return new VideoGenerationError("canceled", `task ${taskId} was canceled`, {
         code: "task_canceled",
         retryable: false,
       });

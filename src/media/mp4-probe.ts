@@ -60,13 +60,15 @@ export function createMp4Probe(): Mp4Probe {
       const size = size32 === 1 ? Number(pendingHeader.readBigUInt64BE(8)) : size32;
       const header = pendingHeader;
       pendingHeader = Buffer.alloc(0);
-      if (boxCount === 0 && type !== "ftyp") throw notMp4(`it starts with "${printable(type)}", not an ftyp box`);
+      if (boxCount === 0 && type !== "ftyp")
+        throw notMp4(`it starts with "${printable(type)}", not an ftyp box`);
       boxCount += 1;
       if (size32 === 0) {
         toEndOfFile = true;
         return;
       }
-      if (size < 8) throw notMp4(`box "${printable(type)}" at byte ${nextBoxStart} has an invalid size ${size}`);
+      if (size < 8)
+        throw notMp4(`box "${printable(type)}" at byte ${nextBoxStart} has an invalid size ${size}`);
       if (type === "ftyp" || type === "moov") {
         const limit = type === "ftyp" ? MAX_FTYP_BYTES : MAX_MOOV_BYTES;
         if (size > limit) throw notMp4(`its ${type} box is ${size} bytes, over ${limit}`);
@@ -102,7 +104,9 @@ export function createMp4Probe(): Mp4Probe {
     finish() {
       if (received === 0) throw notMp4("it is empty");
       if (boxCount === 0 || pendingHeader.byteLength > 0 || (!toEndOfFile && nextBoxStart !== received)) {
-        throw notMp4(`it ends inside a box (${received} bytes received, the last box ends at byte ${nextBoxStart})`);
+        throw notMp4(
+          `it ends inside a box (${received} bytes received, the last box ends at byte ${nextBoxStart})`,
+        );
       }
       const ftyp = captures.find((capture) => capture.type === "ftyp");
       const moov = captures.find((capture) => capture.type === "moov");

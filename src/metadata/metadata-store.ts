@@ -21,7 +21,11 @@ export interface MetadataStore {
   migrate(): Promise<void>;
   close(): Promise<void>;
 
-  /** Creates the record at validation, or refreshes it on a replay (status stays as it is if already past pending). */
+  /**
+   * Creates the record at validation, or refreshes it on a replay of the same run (status and progress stay). A new
+   * run (another run id) of a generation that failed or was canceled, or a `refresh`/`bypass` run of a succeeded one,
+   * starts it afresh: status `pending`, task and result forgotten.
+   */
   upsertGeneration(input: {
     generationId: string;
     request: Record<string, unknown>;

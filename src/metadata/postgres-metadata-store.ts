@@ -88,7 +88,18 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
 
     upsertGeneration: (input) =>
       guard("upsertGeneration", async () => {
-        // On a replay the record is refreshed, but its status and progress stay as they are.
+        // A new run of a generation that ended without a result (or a refresh of a succeeded one) starts it afresh,
+        // forgetting the old task: an operator's replay of a failed run must not poll the failed task again.
+        await sql.query(
+          `UPDATE generations SET status = 'pending', stage = 'validate', provider_status = NULL, task_id = NULL,
+             provider_request_id = NULL, attached_to = NULL, submit_state = 'none', submit_attempted_at = NULL,
+             submitted_at = NULL, completed_at = NULL, result = NULL, error_code = NULL, error_message = NULL,
+             video_seconds = NULL, cost_amount = NULL, cost_currency = NULL, cache_hit = NULL, updated_at = now()
+           WHERE generation_id = $1 AND run_id IS DISTINCT FROM $2
+             AND (status IN ('failed', 'canceled') OR (status = 'succeeded' AND $3 <> 'use'))`,
+          [input.generationId, input.runId, input.cacheMode],
+        );
+        // On a replay of the same run the record is refreshed, but its status and progress stay as they are.
         await sql.query(
           `INSERT INTO generations (generation_id, request, cache_mode, provider, model, correlation, run_id, status, stage)
            VALUES ($1, $2::text::jsonb, $3, $4, $5, $6::text::jsonb, $7, 'pending', 'validate')

@@ -34,7 +34,13 @@ export interface UrlGuard {
 }
 
 /** Host names of cloud metadata services, refused whatever they resolve to. */
-const METADATA_HOSTS = new Set(["metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"]);
+const METADATA_HOSTS = new Set([
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata",
+  "instance-data",
+  "instance-data.ec2.internal",
+]);
 
 /**
  * Builds the error a failed fetch raises for `subject`. A transient failure (`retryable: true`) is always a
@@ -46,9 +52,15 @@ export function fetchRefusal(
   options: { code: string; retryable?: boolean; cause?: unknown },
 ): InputError | StorageError {
   if (subject !== undefined && subject !== "result" && options.retryable !== true) {
-    return new InputError([{ field: subject.field, message: `${subject.field}: ${message}` }], { cause: options.cause });
+    return new InputError([{ field: subject.field, message: `${subject.field}: ${message}` }], {
+      cause: options.cause,
+    });
   }
-  return new StorageError(message, { code: options.code, retryable: options.retryable ?? false, cause: options.cause });
+  return new StorageError(message, {
+    code: options.code,
+    retryable: options.retryable ?? false,
+    cause: options.cause,
+  });
 }
 
 /** Strips IPv6 brackets and lowercases, so `[::1]` and `::1` compare equal. */
@@ -89,7 +101,8 @@ export function createUrlGuard(options: UrlGuardOptions = {}): UrlGuard {
   const allowed = (options.allowHosts ?? []).filter((entry) => entry.trim() !== "").map(parseAllowEntry);
   const resolve =
     options.resolve ??
-    (async (hostname: string) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address));
+    (async (hostname: string) =>
+      (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address));
 
   function isExempt(hostname: string, port: string | undefined): boolean {
     const host = normalizeHost(hostname);
@@ -106,7 +119,11 @@ export function createUrlGuard(options: UrlGuardOptions = {}): UrlGuard {
     }
   }
 
-  function checkAddress(hostname: string, address: string, checkOptions: { subject?: FetchSubject; url?: string } = {}) {
+  function checkAddress(
+    hostname: string,
+    address: string,
+    checkOptions: { subject?: FetchSubject; url?: string } = {},
+  ) {
     // Connect-time lookups know no port; the port was already checked by `check` before the request.
     if (allowed.some((entry) => entry.host === normalizeHost(hostname))) return;
     refuseUnlessPublic(hostname, address, checkOptions.subject, checkOptions.url);
@@ -146,7 +163,9 @@ export function createUrlGuard(options: UrlGuardOptions = {}): UrlGuard {
         }
       }
       if (addresses.length === 0) {
-        throw fetchRefusal(subject, `cannot fetch ${shown}: host ${host} has no address`, { code: "url_unresolvable" });
+        throw fetchRefusal(subject, `cannot fetch ${shown}: host ${host} has no address`, {
+          code: "url_unresolvable",
+        });
       }
       for (const address of addresses) refuseUnlessPublic(host, address, subject, url.toString());
     },

@@ -45,11 +45,14 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
     return resolve(rootDir, key);
   };
   const urlFor = (key: string) => pathToFileURL(pathFor(key)).href;
-  const temporaryPathFor = (path: string) => resolve(dirname(path), `.${basename(path)}.${randomUUID()}.partial`);
+  const temporaryPathFor = (path: string) =>
+    resolve(dirname(path), `.${basename(path)}.${randomUUID()}.partial`);
 
   /** Writes through a temporary file; `write` fills it, `check` runs before the rename. */
   async function writeAtomically(path: string, write: (temporaryPath: string) => Promise<void>) {
-    await mkdir(dirname(path), { recursive: true }).catch((error) => Promise.reject(fileError(error, "create", dirname(path))));
+    await mkdir(dirname(path), { recursive: true }).catch((error) =>
+      Promise.reject(fileError(error, "create", dirname(path))),
+    );
     const temporaryPath = temporaryPathFor(path);
     try {
       await write(temporaryPath);
@@ -66,17 +69,27 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
     }
   }
 
-  async function storeVideo(source: Readable, key: string, signal: AbortSignal | undefined): Promise<StoredVideo> {
+  async function storeVideo(
+    source: Readable,
+    key: string,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredVideo> {
     const path = pathFor(key);
     const meter = createVideoMeter({ maxBytes: options.maxVideoBytes });
     try {
       await writeAtomically(path, (temporaryPath) =>
-        pipeline(source, meter.stream, createWriteStream(temporaryPath, { flags: "wx" }), ...(signal ? [{ signal }] : [])),
+        pipeline(
+          source,
+          meter.stream,
+          createWriteStream(temporaryPath, { flags: "wx" }),
+          ...(signal ? [{ signal }] : []),
+        ),
       );
     } catch (error) {
       const cause = meter.stream.errored ?? error;
       if (isVideoGenerationError(cause)) throw cause;
-      if (signal?.aborted) throw new StorageError(`copy to ${path} was aborted`, { code: "aborted", retryable: false });
+      if (signal?.aborted)
+        throw new StorageError(`copy to ${path} was aborted`, { code: "aborted", retryable: false });
       throw fileError(cause, "write", path);
     }
     const measured = meter.result();
@@ -107,8 +120,8 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
     },
     async putBytes(key, bytes) {
       const path = pathFor(key);
-      await writeAtomically(path, (temporaryPath) => writeFile(temporaryPath, bytes, { flag: "wx" })).catch((error) =>
-        Promise.reject(fileError(error, "write", path)),
+      await writeAtomically(path, (temporaryPath) => writeFile(temporaryPath, bytes, { flag: "wx" })).catch(
+        (error) => Promise.reject(fileError(error, "write", path)),
       );
     },
     async getBytes(key, maxBytes) {
@@ -123,7 +136,9 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
           retryable: false,
         });
       }
-      return new Uint8Array(await readFile(path).catch((error) => Promise.reject(fileError(error, "read", path))));
+      return new Uint8Array(
+        await readFile(path).catch((error) => Promise.reject(fileError(error, "read", path))),
+      );
     },
     async exists(key) {
       const path = pathFor(key);

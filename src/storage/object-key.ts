@@ -10,7 +10,7 @@ export function assertValidKey(key: string): void {
     key.length === 0 ||
     key.length > 900 ||
     key.includes("\\") ||
-    /[\x00-\x1f\x7f]/.test(key) ||
+    Array.from(key).some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f) ||
     segments.some((segment) => segment === "" || segment === "." || segment === "..");
   if (invalid) {
     throw new StorageError(`invalid object key ${JSON.stringify(key.slice(0, 100))}`, {

@@ -13,12 +13,16 @@ export function createS3ObjectReader(client: S3Client) {
     }
     if ((response.ContentLength ?? 0) > maxBytes) {
       (response.Body as unknown as { destroy?: () => void } | undefined)?.destroy?.();
-      throw new StorageError(`s3://${bucket}/${key} is ${response.ContentLength} bytes, over the ${maxBytes}-byte limit`, {
-        code: "object_too_large",
-        retryable: false,
-      });
+      throw new StorageError(
+        `s3://${bucket}/${key} is ${response.ContentLength} bytes, over the ${maxBytes}-byte limit`,
+        {
+          code: "object_too_large",
+          retryable: false,
+        },
+      );
     }
-    if (!response.Body) throw new StorageError(`s3://${bucket}/${key} has no body`, { code: "s3_empty_body" });
+    if (!response.Body)
+      throw new StorageError(`s3://${bucket}/${key} has no body`, { code: "s3_empty_body" });
     return response.Body.transformToByteArray();
   };
 }

@@ -65,17 +65,31 @@ const PERMANENT_CODES: Record<string, string> = {
  */
 export function toS3StorageError(error: unknown, operation: string, target: string): StorageError {
   if (error instanceof StorageError) return error;
-  const sdkError = error as { name?: string; Code?: string; code?: string; $metadata?: { httpStatusCode?: number; requestId?: string } };
+  const sdkError = error as {
+    name?: string;
+    Code?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number; requestId?: string };
+  };
   const name = sdkError.Code ?? sdkError.name ?? "Error";
   const status = sdkError.$metadata?.httpStatusCode;
   const requestId = sdkError.$metadata?.requestId;
-  const detail = [name, status ? `HTTP ${status}` : sdkError.code, requestId ? `request ${requestId}` : undefined]
+  const detail = [
+    name,
+    status ? `HTTP ${status}` : sdkError.code,
+    requestId ? `request ${requestId}` : undefined,
+  ]
     .filter(Boolean)
     .join(", ");
   const message = `S3 ${operation} of ${target} failed (${detail})`;
   const permanent = PERMANENT_CODES[name];
   if (permanent) return new StorageError(message, { code: permanent, retryable: false });
-  const retryable = status === undefined || status >= 500 || status === 408 || status === 429 || /Throttl|SlowDown|Timeout/i.test(name);
+  const retryable =
+    status === undefined ||
+    status >= 500 ||
+    status === 408 ||
+    status === 429 ||
+    /Throttl|SlowDown|Timeout/i.test(name);
   return new StorageError(message, { code: retryable ? "s3_unavailable" : "s3_rejected", retryable });
 }
 
@@ -107,7 +121,11 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
   }
   const baseUrl = bucketBaseUrl();
 
-  async function storeVideo(source: Readable, key: string, signal: AbortSignal | undefined): Promise<StoredVideo> {
+  async function storeVideo(
+    source: Readable,
+    key: string,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredVideo> {
     const Key = objectKey(key);
     const target = `s3://${bucket}/${Key}`;
     const meter = createVideoMeter({ maxBytes: options.maxVideoBytes });
@@ -147,10 +165,13 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       .catch((error) => Promise.reject(toS3StorageError(error, "head", target)));
     if (head.ContentLength !== measured.bytes) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
-      throw new StorageError(`${target} holds ${head.ContentLength} bytes after uploading ${measured.bytes}`, {
-        code: "s3_length_mismatch",
-        retryable: true,
-      });
+      throw new StorageError(
+        `${target} holds ${head.ContentLength} bytes after uploading ${measured.bytes}`,
+        {
+          code: "s3_length_mismatch",
+          retryable: true,
+        },
+      );
     }
     return {
       key,
@@ -191,10 +212,13 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       const body = response.Body as Readable;
       if ((response.ContentLength ?? 0) > maxBytes) {
         body.destroy();
-        throw new StorageError(`${uriFor(key)} has ${response.ContentLength} bytes, over the cap of ${maxBytes}`, {
-          code: "too_large",
-          retryable: false,
-        });
+        throw new StorageError(
+          `${uriFor(key)} has ${response.ContentLength} bytes, over the cap of ${maxBytes}`,
+          {
+            code: "too_large",
+            retryable: false,
+          },
+        );
       }
       const chunks: Buffer[] = [];
       let total = 0;

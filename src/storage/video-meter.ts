@@ -62,7 +62,8 @@ export function createVideoMeter(options: { maxBytes: number }): VideoMeter {
   return {
     stream,
     result() {
-      if (!measurement) throw new StorageError("the video was not measured to its end", { code: "incomplete_copy" });
+      if (!measurement)
+        throw new StorageError("the video was not measured to its end", { code: "incomplete_copy" });
       return measurement;
     },
   };

@@ -34,7 +34,14 @@ const rendered = new Map<string, Promise<string>>();
  * @example const path = await makeTestMp4({ durationSeconds: 3, fps: 30, audio: true, faststart: false });
  */
 export function makeTestMp4(options: TestMp4Options = {}): Promise<string> {
-  const { durationSeconds = 2, fps = 24, width = 320, height = 240, audio = false, faststart = true } = options;
+  const {
+    durationSeconds = 2,
+    fps = 24,
+    width = 320,
+    height = 240,
+    audio = false,
+    faststart = true,
+  } = options;
   const name = `clip-${durationSeconds}s-${fps}fps-${width}x${height}${audio ? "-audio" : ""}${faststart ? "-faststart" : ""}.mp4`;
   let pending = rendered.get(name);
   if (!pending) {
@@ -56,7 +63,16 @@ async function render(name: string, options: Required<TestMp4Options>): Promise<
   const size = `${options.width}x${options.height}`;
   const args = ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc=size=${size}:rate=${options.fps}`];
   if (options.audio) args.push("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100");
-  args.push("-t", String(options.durationSeconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p");
+  args.push(
+    "-t",
+    String(options.durationSeconds),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+  );
   if (options.audio) args.push("-c:a", "aac", "-b:a", "64k");
   if (options.faststart) args.push("-movflags", "+faststart");
   args.push(path);
@@ -72,13 +88,15 @@ export function paddedMp4Stream(head: Buffer, totalBytes: number): Readable {
   const paddingBytes = totalBytes - head.byteLength;
   const largeBox = paddingBytes > 0xffffffff;
   const headerBytes = largeBox ? 16 : 8;
-  if (paddingBytes < headerBytes) throw new Error(`totalBytes must be at least ${head.byteLength + headerBytes}`);
+  if (paddingBytes < headerBytes)
+    throw new Error(`totalBytes must be at least ${head.byteLength + headerBytes}`);
   const header = Buffer.alloc(headerBytes);
   header.writeUInt32BE(largeBox ? 1 : paddingBytes, 0);
   header.write("free", 4, "latin1");
   if (largeBox) header.writeBigUInt64BE(BigInt(paddingBytes), 8);
   const block = Buffer.alloc(1024 * 1024);
-  for (let index = 0; index < block.byteLength; index += 4) block.writeUInt32LE((index * 2654435761) >>> 0, index);
+  for (let index = 0; index < block.byteLength; index += 4)
+    block.writeUInt32LE((index * 2654435761) >>> 0, index);
   let remaining = paddingBytes - headerBytes;
   function* chunks(): Generator<Buffer> {
     yield head;

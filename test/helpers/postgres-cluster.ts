@@ -1,6 +1,6 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -99,6 +99,16 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const stop = async () => {
     await tool("pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "-t", "30", "stop"]);
   };
+  // A test run that ends without its teardown (interrupted, timed out) must not leave a server behind.
+  const stopOnExit = () => {
+    const command = asRoot ? "runuser" : path.join(binaries, "pg_ctl");
+    const prefix = asRoot ? ["-u", "postgres", "--", path.join(binaries, "pg_ctl")] : [];
+    try {
+      execFileSync(command, [...prefix, "-D", dataDir, "-m", "immediate", "-w", "stop"], { stdio: "ignore" });
+    } catch {}
+    rmSync(baseDir, { recursive: true, force: true });
+  };
+  process.once("exit", stopOnExit);
   await start();
   let destroyed = false;
   return {
@@ -108,6 +118,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     async destroy() {
       if (destroyed) return;
       destroyed = true;
+      process.off("exit", stopOnExit);
       await stop().catch(() => {});
       await rm(baseDir, { recursive: true, force: true });
     },

@@ -25,7 +25,9 @@ export function s3TestTarget(): S3TestTarget {
 
 /** Multipart uploads still open under `prefix` (should be none after any copy, failed or not). */
 export async function pendingUploads(target: S3TestTarget, prefix = target.prefix): Promise<string[]> {
-  const listing = await target.client.send(new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: prefix }));
+  const listing = await target.client.send(
+    new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: prefix }),
+  );
   return (listing.Uploads ?? []).map((upload) => upload.Key ?? "");
 }
 
@@ -35,7 +37,8 @@ export async function objectExists(target: S3TestTarget, fullKey: string): Promi
     await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: fullKey }));
     return true;
   } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+      return false;
     throw error;
   }
 }

@@ -224,9 +224,9 @@ describe("resolveReferenceImage accepts", () => {
     expect(metadata.hasAlpha).toBe(false);
     const { data } = await sharp(image.bytes).raw().toBuffer({ resolveWithObject: true });
     // Half of (200, 40, 40) over white, to within a rounding step.
-    [227.5, 147.5, 147.5].forEach((expected, index) =>
-      expect(Math.abs(data[index]! - expected)).toBeLessThan(1),
-    );
+    for (const [index, expected] of [227.5, 147.5, 147.5].entries()) {
+      expect(Math.abs(data[index]! - expected)).toBeLessThan(1);
+    }
     expect(image.sha256).toBe(sha256(image.bytes));
   });
 

@@ -13,6 +13,7 @@ async function readAll(body: Readable): Promise<Buffer> {
 }
 
 const payload = Buffer.alloc(300_000, 7);
+const big = Buffer.alloc(8 * 1024 * 1024, 3);
 
 describe("createSafeFetcher", () => {
   let allowed: TestHttpServer;
@@ -34,6 +35,7 @@ describe("createSafeFetcher", () => {
       "/reset": { bytes: payload, resetAfterBytes: 100_000 },
       "/chunked": { stream: () => Readable.from([payload, payload]), omitLength: true },
       "/slow-headers": { bytes: payload, delayMs: 2_000 },
+      "/close-after": { bytes: big, declaredLength: big.byteLength },
     });
   });
 
@@ -61,9 +63,11 @@ describe("createSafeFetcher", () => {
   it("follows redirects on the allowed host and reports the final URL", async () => {
     const opened = await fetcher().open(allowed.url("/hop1"));
     expect(opened.finalUrl).toBe(allowed.url("/file"));
-    expect(createHash("sha256").update(await readAll(opened.body)).digest("hex")).toBe(
-      createHash("sha256").update(payload).digest("hex"),
-    );
+    expect(
+      createHash("sha256")
+        .update(await readAll(opened.body))
+        .digest("hex"),
+    ).toBe(createHash("sha256").update(payload).digest("hex"));
   });
 
   it("re-checks every hop: a redirect from an allowed host to a private one is refused", async () => {
@@ -134,10 +138,12 @@ describe("createSafeFetcher", () => {
   });
 
   it("times out waiting for headers, retryably", async () => {
-    await expect(fetcher({ headersTimeoutMs: 300 }).open(allowed.url("/slow-headers"))).rejects.toMatchObject({
-      code: "download_failed",
-      retryable: true,
-    });
+    await expect(fetcher({ headersTimeoutMs: 300 }).open(allowed.url("/slow-headers"))).rejects.toMatchObject(
+      {
+        code: "download_failed",
+        retryable: true,
+      },
+    );
   });
 
   it("stops on abort", async () => {
@@ -159,6 +165,13 @@ describe("createSafeFetcher", () => {
       message: expect.stringMatching(/loopback/),
     });
     expect(allowed.requests.length).toBe(before);
+  });
+
+  it("survives the server closing the connection while the body is paused (undici 7 crashed here)", async () => {
+    const opened = await fetcher({ maxBytes: 100_000_000 }).open(allowed.url("/close-after"));
+    // Not reading lets backpressure pause the parser while the server sends everything and closes.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await readAll(opened.body)).equals(big)).toBe(true);
   });
 
   it("fetchBytes reads a small body with its content type", async () => {

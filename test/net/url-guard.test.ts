@@ -6,7 +6,8 @@ import { addressRefusalReason, createUrlGuard } from "../../src/net/url-guard.ts
 function fakeResolver(table: Record<string, string[]>) {
   return async (hostname: string) => {
     const addresses = table[hostname];
-    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
+    if (!addresses)
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
     return addresses;
   };
 }
@@ -45,9 +46,12 @@ describe("addressRefusalReason", () => {
     expect(addressRefusalReason(address)).toContain(range);
   });
 
-  it.each(["93.184.215.14", "8.8.8.8", "2606:4700::1111", "::ffff:93.184.215.14"])("accepts public %s", (address) => {
-    expect(addressRefusalReason(address)).toBeUndefined();
-  });
+  it.each(["93.184.215.14", "8.8.8.8", "2606:4700::1111", "::ffff:93.184.215.14"])(
+    "accepts public %s",
+    (address) => {
+      expect(addressRefusalReason(address)).toBeUndefined();
+    },
+  );
 });
 
 describe("createUrlGuard", () => {
@@ -83,7 +87,9 @@ describe("createUrlGuard", () => {
   });
 
   it("names the redacted URL and the rule, and never the query string", async () => {
-    const error = await guard.check(new URL("http://10.0.0.5/v.mp4?X-Amz-Signature=secret123")).catch((e) => e);
+    const error = await guard
+      .check(new URL("http://10.0.0.5/v.mp4?X-Amz-Signature=secret123"))
+      .catch((e) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect(error.message).toContain("http://10.0.0.5/v.mp4?<redacted>");
     expect(error.message).toContain("private");

@@ -4,8 +4,8 @@ import path from "node:path";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/errors/provider-error.ts";
-import type { ProviderStartInput, ProviderTaskStatus, VideoProvider } from "../../src/providers/provider.ts";
 import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
+import type { ProviderStartInput, ProviderTaskStatus, VideoProvider } from "../../src/providers/provider.ts";
 import { type SandboxHandle, startSandbox } from "../../src/providers/sandbox/index.ts";
 import { makeImage, probe } from "./sandbox/sandbox-test-helpers.ts";
 

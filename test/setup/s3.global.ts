@@ -79,7 +79,10 @@ process.stdin.on("end", () => server.close().finally(() => process.exit(0)));
 process.stdin.resume();
 `;
 
-async function startS3rver(bucket: string): Promise<{ server: S3TestServer; stop: () => Promise<void> }> {
+/** Starts s3rver 3.7.1 on 127.0.0.1 with an ephemeral port and a temporary directory (also used by the benchmark). */
+export async function startS3rver(
+  bucket: string,
+): Promise<{ server: S3TestServer; stop: () => Promise<void> }> {
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
   const s3rverPath = createRequire(import.meta.url).resolve("s3rver");
   const child: ChildProcess = spawn(

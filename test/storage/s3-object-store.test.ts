@@ -14,7 +14,9 @@ import { objectExists, pendingUploads, type S3TestTarget, s3TestTarget } from ".
 
 const MiB = 1024 * 1024;
 
-async function sha256Of(stream: Readable | AsyncIterable<Uint8Array>): Promise<{ sha256: string; bytes: number }> {
+async function sha256Of(
+  stream: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
   let bytes = 0;
   for await (const chunk of stream as AsyncIterable<Uint8Array>) {
@@ -65,8 +67,16 @@ describe("S3 object store", () => {
       "/clip.mp4": { file: clipPath },
       "/audio-clip.mp4": { file: audioClipPath },
       "/big.mp4": { stream: () => paddedMp4Stream(head, 20 * MiB), length: 20 * MiB },
-      "/reset.mp4": { stream: () => paddedMp4Stream(head, 20 * MiB), length: 20 * MiB, resetAfterBytes: 13 * MiB },
-      "/short.mp4": { stream: () => paddedMp4Stream(head, 20 * MiB), length: 20 * MiB, declaredLength: 21 * MiB },
+      "/reset.mp4": {
+        stream: () => paddedMp4Stream(head, 20 * MiB),
+        length: 20 * MiB,
+        resetAfterBytes: 13 * MiB,
+      },
+      "/short.mp4": {
+        stream: () => paddedMp4Stream(head, 20 * MiB),
+        length: 20 * MiB,
+        declaredLength: 21 * MiB,
+      },
       "/not-mp4.bin": { bytes: notMp4 },
       "/chunked-big.mp4": { stream: () => paddedMp4Stream(head, 20 * MiB), omitLength: true },
       "/slow.mp4": { stream: () => paddedMp4Stream(head, 20 * MiB), length: 20 * MiB, chunkDelayMs: 5 },
@@ -100,7 +110,12 @@ describe("S3 object store", () => {
 
   it("probes an MP4 whose moov comes last, with audio", async () => {
     const stored = await store().copyFromUrl(server.url("/audio-clip.mp4"), "videos/audio.mp4");
-    expect(stored.media).toMatchObject({ fps: 30, frames: 60, hasAudio: true, audioCodec: expect.stringMatching(/^mp4a/) });
+    expect(stored.media).toMatchObject({
+      fps: 30,
+      frames: 60,
+      hasAudio: true,
+      audioCodec: expect.stringMatching(/^mp4a/),
+    });
     expect(stored.sha256).toBe((await sha256Of([await readFile(audioClipPath)])).sha256);
   });
 
@@ -180,7 +195,9 @@ describe("S3 object store", () => {
     });
 
     it("when the result URL is gone (404, not retryable)", async () => {
-      await expect(store().copyFromUrl(server.url("/missing.mp4"), "videos/missing.mp4")).rejects.toMatchObject({
+      await expect(
+        store().copyFromUrl(server.url("/missing.mp4"), "videos/missing.mp4"),
+      ).rejects.toMatchObject({
         code: "download_gone",
         retryable: false,
       });
@@ -223,18 +240,23 @@ describe("S3 object store", () => {
     await expect(objects.getBytes("images/a.png", 3)).rejects.toMatchObject({ code: "too_large" });
     await objects.delete("images/a.png");
     expect(await objects.exists("images/a.png")).toBe(false);
-    await expect(objects.getBytes("images/a.png", 10)).rejects.toMatchObject({ code: "s3_not_found", retryable: false });
+    await expect(objects.getBytes("images/a.png", 10)).rejects.toMatchObject({
+      code: "s3_not_found",
+      retryable: false,
+    });
   });
 
   it("builds URIs and URLs from the prefix, public base, endpoint or AWS", () => {
     const fetcher = createSafeFetcher({ guard: createUrlGuard(), maxBytes: 1 });
     const base = { client: target.client, bucket: "media", prefix: "stage/", fetcher, maxVideoBytes: 1 };
     expect(createS3ObjectStore(base).uriFor("videos/a b.mp4")).toBe("s3://media/stage/videos/a b.mp4");
-    expect(createS3ObjectStore({ ...base, publicBaseUrl: "https://cdn.example.com/v/" }).urlFor("videos/a.mp4")).toBe(
-      "https://cdn.example.com/v/stage/videos/a.mp4",
-    );
     expect(
-      createS3ObjectStore({ ...base, endpoint: "http://127.0.0.1:7480", forcePathStyle: true }).urlFor("videos/a b.mp4"),
+      createS3ObjectStore({ ...base, publicBaseUrl: "https://cdn.example.com/v/" }).urlFor("videos/a.mp4"),
+    ).toBe("https://cdn.example.com/v/stage/videos/a.mp4");
+    expect(
+      createS3ObjectStore({ ...base, endpoint: "http://127.0.0.1:7480", forcePathStyle: true }).urlFor(
+        "videos/a b.mp4",
+      ),
     ).toBe("http://127.0.0.1:7480/media/stage/videos/a%20b.mp4");
     expect(createS3ObjectStore({ ...base, endpoint: "https://s3.example.net" }).urlFor("videos/a.mp4")).toBe(
       "https://media.s3.example.net/stage/videos/a.mp4",

@@ -26,7 +26,7 @@ describe("sandbox submit, status and list", () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox({
-      timings: { pendingMs: 300, renderMs: 300 },
+      timings: { pendingMs: 400, renderMs: 400 },
       submitsPerSecond: 100,
       concurrencyLimit: 100,
       now: () => Date.now() + clockOffsetMs,
@@ -235,7 +235,7 @@ describe("sandbox submit, status and list", () => {
     expect(pendingOutput.submit_time).toMatch(DASHSCOPE_TIME);
     expect(Math.abs(fromDashscopeTime(pendingOutput.submit_time) - submittedAt)).toBeLessThan(2000);
 
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     const running = (await call(statusUrl, { headers })).json();
     expect(running.output.task_status).toBe("RUNNING");
     expect(running.output.scheduled_time).toMatch(DASHSCOPE_TIME);
@@ -243,7 +243,7 @@ describe("sandbox submit, status and list", () => {
 
     const finished = await waitForTask(sandbox.baseUrl, sandbox.apiKey, taskId);
     const elapsed = Date.now() - submittedAt;
-    expect(elapsed).toBeGreaterThanOrEqual(600);
+    expect(elapsed).toBeGreaterThanOrEqual(800);
     expect(finished.output).toEqual({
       task_id: taskId,
       task_status: "SUCCEEDED",

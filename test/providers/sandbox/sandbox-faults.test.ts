@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FormData, fetch, request } from "undici";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
 import {
   call,

@@ -22,12 +22,16 @@ export async function makeImage(
 export const dataUri = (bytes: Buffer, mime = "image/png") =>
   `data:${mime};base64,${bytes.toString("base64")}`;
 
+/** A JSON body as tests read it: field access without a schema (the assertions are the schema). */
+// biome-ignore lint/suspicious/noExplicitAny: tests walk response bodies ad hoc and assert on them.
+export type JsonBody = any;
+
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** The body parsed as JSON (throws when it is not JSON). */
-  json: () => any;
+  json: () => JsonBody;
 }
 
 /** One raw HTTP call, the protocol as documented; bounded by a timeout so no test can hang. */
@@ -83,7 +87,7 @@ export async function waitForTask(
   apiKey: string,
   taskId: string,
   timeoutMs = 20_000,
-): Promise<any> {
+): Promise<JsonBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const body = (

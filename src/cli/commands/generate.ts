@@ -1,0 +1,46 @@
+import { Command } from "commander";
+import { composeStage } from "../../compose-stage.ts";
+import { loadConfig } from "../../config.ts";
+import { type CommandRunner, withEnvironmentHelp } from "../command-runner.ts";
+import { COMMAND_VARIABLES } from "../environment-help.ts";
+import { type RequestFlags, defaultGenerationId, requestFromFlags } from "../request-from-flags.ts";
+import { addRequestOptions } from "../request-options.ts";
+import { runGeneration } from "../run-generation.ts";
+
+/** `video-gen generate`: one request, in this process, against the configured provider and stores. */
+export function generateCommand(runner: CommandRunner): Command {
+  const command = addRequestOptions(new Command("generate"))
+    .description("generate a video in this process (no Inngest server needed) and print where it is")
+    .option("--json", "print only the response JSON on stdout (progress and errors go to stderr)")
+    .addHelpText(
+      "after",
+      `
+Without --generation-id and with cache "use", the id is cli-<hash of the request>: running the same command again
+after it was killed resumes the recorded provider task instead of submitting (and paying) again.
+Ctrl-C cancels: a PENDING provider task is canceled, the record is marked canceled, exit code 130.
+
+Exit codes: 0 ok, 2 bad input, 3 configuration, 4 provider failed/rejected/timed out, 5 storage, 130 canceled, 1 other.`,
+    )
+    .action((flags: RequestFlags & { json?: boolean }) =>
+      runner.run(async () => {
+        const { io } = runner;
+        const request = await requestFromFlags(flags, io.cwd);
+        const generationId = typeof request.generation_id === "string" ? request.generation_id : defaultGenerationId(request);
+        const config = loadConfig(io.environment);
+        const runtime = await composeStage(config, { localImages: "any" });
+        try {
+          const result = await runGeneration({
+            request: { ...request, generation_id: generationId },
+            runtime,
+            config,
+            io,
+            json: flags.json === true,
+          });
+          return result.exitCode;
+        } finally {
+          await runtime.close();
+        }
+      }),
+    );
+  return withEnvironmentHelp(command, COMMAND_VARIABLES.generate);
+}

@@ -1,0 +1,73 @@
+import { Command, CommanderError } from "commander";
+import type { CliIo } from "./cli-io.ts";
+import { createCommandRunner, reportError } from "./command-runner.ts";
+import { cancelCommand } from "./commands/cancel.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { generateCommand } from "./commands/generate.ts";
+import { listCommand } from "./commands/list.ts";
+import { replayCommand } from "./commands/replay.ts";
+import { sandboxCommand } from "./commands/sandbox.ts";
+import { sendCommand } from "./commands/send.ts";
+import { serveCommand } from "./commands/serve.ts";
+import { showCommand } from "./commands/show.ts";
+import { totalsCommand } from "./commands/totals.ts";
+import { EXIT_CODES } from "./exit-codes.ts";
+
+/** The process's own streams and environment: the one place the CLI touches `process`. */
+function processIo(argv: string[]): CliIo {
+  return {
+    environment: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: process.stderr.isTTY === true,
+    cwd: process.cwd(),
+    verbose: argv.includes("--verbose") || Boolean(process.env.DEBUG),
+  };
+}
+
+/** Builds the `video-gen` program. */
+export function createProgram(io: CliIo): { program: Command; exitCode(): number } {
+  const runner = createCommandRunner(io);
+  const program = new Command("video-gen")
+    .description("video.generate: image-to-video with DashScope wan2.6-i2v-flash, stored as MP4 with a metadata record")
+    .option("--verbose", "print stack traces of unexpected errors")
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride();
+  for (const command of [
+    demoCommand(runner),
+    generateCommand(runner),
+    sendCommand(runner),
+    serveCommand(runner),
+    listCommand(runner),
+    showCommand(runner),
+    totalsCommand(runner),
+    replayCommand(runner),
+    cancelCommand(runner),
+    sandboxCommand(runner),
+  ]) {
+    program.addCommand(command.exitOverride().configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    }));
+  }
+  return { program, exitCode: () => runner.exitCode };
+}
+
+/** Runs `video-gen` with these arguments (without `node` and the script) and returns the exit code. */
+export async function main(argv: string[], io: CliIo = processIo(argv)): Promise<number> {
+  const { program, exitCode } = createProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; every other commander error is a usage error (bad or missing flag).
+      return error.exitCode === 0 ? EXIT_CODES.success : EXIT_CODES.input;
+    }
+    return reportError(io, error);
+  }
+  return exitCode();
+}

@@ -1,0 +1,62 @@
+import http from "node:http";
+import type { Inngest, InngestFunction } from "inngest";
+import { serve } from "inngest/node";
+
+export interface StageServerOptions {
+  client: Inngest.Any;
+  functions: ReadonlyArray<InngestFunction.Any>;
+  /** Configuration summary without secrets, shown by `/healthz`. */
+  describe: () => Record<string, unknown>;
+  /** A cheap round trip to the metadata store; `/healthz` reports 503 when it fails. */
+  checkDatabase: () => Promise<unknown>;
+  /** Where Inngest calls the functions. Default `/api/inngest`. */
+  servePath?: string;
+}
+
+/**
+ * The HTTP face of the stage: Inngest's endpoint (signed requests only, unless dev mode) and `GET /healthz`.
+ * Any number of these can run behind one Inngest app; all state is in PostgreSQL and S3.
+ */
+export function createStageServer(options: StageServerOptions): http.Server {
+  const servePath = options.servePath ?? "/api/inngest";
+  const inngestHandler = serve({ client: options.client, functions: [...options.functions], servePath });
+
+  return http.createServer((request, response) => {
+    const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (pathname === servePath) return inngestHandler(request, response);
+    if (pathname === "/healthz" && request.method === "GET") {
+      void healthz(options).then(({ statusCode, body }) => {
+        response.writeHead(statusCode, { "content-type": "application/json" });
+        response.end(JSON.stringify(body));
+      });
+      return;
+    }
+    response.writeHead(404, { "content-type": "application/json" });
+    response.end(JSON.stringify({ error: "not found", endpoints: [servePath, "/healthz"] }));
+  });
+}
+
+async function healthz(options: StageServerOptions) {
+  let database: string;
+  try {
+    await options.checkDatabase();
+    database = "reachable";
+  } catch {
+    database = "unreachable";
+  }
+  const ok = database === "reachable";
+  return {
+    statusCode: ok ? 200 : 503,
+    body: {
+      status: ok ? "ok" : "degraded",
+      inngest: {
+        app_id: options.client.id,
+        mode: options.client.mode,
+        serve_path: options.servePath ?? "/api/inngest",
+        functions: options.functions.map((fn) => fn.id()),
+      },
+      database,
+      ...options.describe(),
+    },
+  };
+}
