@@ -9,13 +9,14 @@
  *
  * Writes bench/results/copy.md.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { createReadStream } from "node:fs";
 import { Upload } from "@aws-sdk/lib-storage";
 import { request } from "undici";
@@ -26,6 +27,7 @@ import { startHttpFileServer } from "../test/helpers/http-file-server.ts";
 import { makeTestMp4, paddedMp4Stream } from "../test/helpers/make-test-mp4.ts";
 import { startS3rver } from "../test/setup/s3.global.ts";
 
+const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 const SIZES_MIB = [10, 100, 1000];
 type Mode = "download" | "put" | "copy";
@@ -108,13 +110,14 @@ async function runCase(input: CaseInput): Promise<void> {
   process.stdout.write(`${JSON.stringify({ seconds, peakRssBytes: peak } satisfies CaseResult)}\n`);
 }
 
-function runChild(input: CaseInput): CaseResult {
-  const output = execFileSync(
+/** Runs one case in a fresh child process; asynchronous, since this process serves the HTTP bodies. */
+async function runChild(input: CaseInput): Promise<CaseResult> {
+  const { stdout } = await execFileAsync(
     process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), "--case", JSON.stringify(input)],
-    { encoding: "utf8", timeout: 600_000, stdio: ["ignore", "pipe", "inherit"] },
+    ["--no-warnings", "--import", "tsx", fileURLToPath(import.meta.url), "--case", JSON.stringify(input)],
+    { encoding: "utf8", timeout: 600_000, maxBuffer: 1024 * 1024 },
   );
-  const line = output.trim().split("\n").pop() ?? "";
+  const line = stdout.trim().split("\n").pop() ?? "";
   return JSON.parse(line) as CaseResult;
 }
 
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
       await pipeline(paddedMp4Stream(head, bytes), createWriteStream(file));
       const results = {} as Record<Mode, CaseResult>;
       for (const mode of ["download", "put", "copy"] as const) {
-        results[mode] = runChild({
+        results[mode] = await runChild({
           mode,
           bytes,
           url: server.url(`/body-${sizeMiB}.mp4`),

@@ -38,8 +38,8 @@ export function formatResponse(response: VideoGenerateResponse): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** `show`: one record, readable. */
-export function formatRecord(record: GenerationRecord): string {
+/** `show`: one record, readable; with the response summary unless `withResult` is false. */
+export function formatRecord(record: GenerationRecord, options: { withResult?: boolean } = {}): string {
   const lines = [
     `Generation:  ${record.generationId}`,
     `Status:      ${record.status} (stage ${record.stage}${record.providerStatus ? `, provider ${record.providerStatus}` : ""})`,
@@ -50,7 +50,7 @@ export function formatRecord(record: GenerationRecord): string {
   ];
   if (record.correlation) lines.push(`Correlation: ${JSON.stringify(record.correlation)}`);
   if (record.errorCode) lines.push(`Error:       ${record.errorCode}: ${record.errorMessage ?? ""}`);
-  if (record.result) lines.push("", formatResponse(record.result).trimEnd());
+  if (record.result && options.withResult !== false) lines.push("", formatResponse(record.result).trimEnd());
   return `${lines.join("\n")}\n`;
 }
 

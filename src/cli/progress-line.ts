@@ -22,6 +22,20 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** Stages in pipeline order: the display only moves forward, whichever source (steps, record) is behind. */
+const STAGE_ORDER = [
+  "validate",
+  "resolve-image",
+  "cache-check",
+  "claim",
+  "waiting-for-duplicate",
+  "waiting-for-slot",
+  "submit",
+  "rendering",
+  "copy",
+  "persist",
+];
+
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 export function formatSeconds(milliseconds: number): string {
@@ -44,6 +58,11 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   let frame = 0;
   let lastLogged = "";
   let shown = false;
+
+  const advance = (next: string) => {
+    const rank = STAGE_ORDER.indexOf(next);
+    if (rank > STAGE_ORDER.indexOf(stage)) stage = next;
+  };
 
   const describe = () => {
     const parts = [stage];
@@ -86,11 +105,11 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
       if (event.kind === "step-started") {
         retrying = undefined;
         const name = event.id.replace(/-\d+$/, "");
-        if (["validate", "resolve-image", "cache-check", "claim", "submit", "copy", "persist"].includes(name)) stage = name;
+        advance(name);
         logState();
       } else if (event.kind === "step-completed" && event.id === "submit") {
         submittedAt = now();
-        stage = "rendering";
+        advance("rendering");
         logState();
       } else if (event.kind === "step-retrying") {
         retrying = `${event.id} failed (${event.error}); again in ${formatSeconds(event.delayMs)}`;
@@ -99,8 +118,9 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
     },
     record(record) {
       if (!record) return;
-      if (record.stage !== "validate" || stage === "validate") stage = record.stage === "done" ? stage : record.stage;
-      providerStatus = record.providerStatus;
+      advance(record.stage);
+      // The provider status is news only while a task is in flight (a cache hit's record carries the old one).
+      providerStatus = ["rendering", "submit", "copy"].includes(record.stage) ? record.providerStatus : null;
       if (submittedAt === undefined && record.submittedAt) submittedAt = Date.parse(record.submittedAt);
       logState();
     },

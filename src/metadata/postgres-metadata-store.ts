@@ -88,14 +88,23 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
 
     upsertGeneration: (input) =>
       guard("upsertGeneration", async () => {
-        // A new run of a generation that ended without a result (or a refresh of a succeeded one) starts it afresh,
-        // forgetting the old task: an operator's replay of a failed run must not poll the failed task again.
+        // A new run of a generation that ended without a result (or a refresh of a succeeded one) starts it afresh.
+        // A task that had SUCCEEDED at the provider (the run failed later, e.g. storage down during the copy) is
+        // kept, so the new run copies that video instead of paying for another; any other task is forgotten.
         await sql.query(
-          `UPDATE generations SET status = 'pending', stage = 'validate', provider_status = NULL, task_id = NULL,
-             provider_request_id = NULL, attached_to = NULL, submit_state = 'none', submit_attempted_at = NULL,
-             submitted_at = NULL, completed_at = NULL, result = NULL, error_code = NULL, error_message = NULL,
+          `UPDATE generations SET status = 'pending', stage = 'validate', attached_to = NULL, completed_at = NULL,
+             result = NULL, error_code = NULL, error_message = NULL,
+             task_id = CASE WHEN keeps_task THEN task_id END,
+             provider_request_id = CASE WHEN keeps_task THEN provider_request_id END,
+             submit_state = CASE WHEN keeps_task THEN submit_state ELSE 'none' END,
+             submit_attempted_at = CASE WHEN keeps_task THEN submit_attempted_at END,
+             submitted_at = CASE WHEN keeps_task THEN submitted_at END,
+             provider_status = CASE WHEN keeps_task THEN provider_status END,
              video_seconds = NULL, cost_amount = NULL, cost_currency = NULL, cache_hit = NULL, updated_at = now()
-           WHERE generation_id = $1 AND run_id IS DISTINCT FROM $2
+           FROM (SELECT generation_id AS id, (status = 'failed' AND provider_status = 'SUCCEEDED'
+                   AND submitted_at > now() - interval '23 hours') AS keeps_task
+                 FROM generations WHERE generation_id = $1) AS previous
+           WHERE previous.id = generations.generation_id AND run_id IS DISTINCT FROM $2
              AND (status IN ('failed', 'canceled') OR (status = 'succeeded' AND $3 <> 'use'))`,
           [input.generationId, input.runId, input.cacheMode],
         );

@@ -113,3 +113,29 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
     expect(await harness.dependencies.metadataStore.countSlots()).toBe(0);
   });
 });
+
+describe("video-generate: a rerun after a failure", () => {
+  it("copies the video of a task that succeeded when storage failed the first run, without a second task", async () => {
+    harness = await startStageHarness();
+    // Every download attempt of the first run breaks midway: the copy fails for good after its retries.
+    harness.sandbox.faults.inject({ route: "download", kind: "reset-midway", times: 2 });
+    const request = sampleRequest({ generation_id: "copy-failed-once" });
+    const first = await generateInProcess(request, harness.dependencies, { clock: fast, retries: 1 });
+    expect(first).toMatchObject({ status: "failed", error: { category: "storage" } });
+
+    const rerun = await generateInProcess(request, harness.dependencies, { clock: fast });
+    expect(rerun).toMatchObject({ status: "succeeded", response: { cache_hit: false } });
+    expect(harness.sandbox.stats().tasksCreated).toBe(1);
+  });
+
+  it("starts a failed generation afresh when the provider task itself failed", async () => {
+    harness = await startStageHarness();
+    harness.sandbox.faults.failNextTasks({ code: "InternalError.Algo", message: "render failed" });
+    const request = sampleRequest({ generation_id: "task-failed-once" });
+    expect(await generateInProcess(request, harness.dependencies, { clock: fast })).toMatchObject({ status: "failed" });
+
+    const rerun = await generateInProcess(request, harness.dependencies, { clock: fast });
+    expect(rerun.status).toBe("succeeded");
+    expect(harness.sandbox.stats().tasksCreated).toBe(2);
+  });
+});
