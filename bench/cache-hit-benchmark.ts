@@ -41,13 +41,20 @@ const before = sandbox.stats();
 const latencies: number[] = [];
 for (let index = 0; index < requests; index++) {
   const started = performance.now();
-  const outcome = await generateInProcess({ ...request, generation_id: `cache-bench-${index}` }, runtime.dependencies);
+  const outcome = await generateInProcess(
+    { ...request, generation_id: `cache-bench-${index}` },
+    runtime.dependencies,
+  );
   latencies.push(performance.now() - started);
-  if (outcome.status !== "succeeded" || !outcome.response.cache_hit) throw new Error(`request ${index} was not a cache hit`);
+  if (outcome.status !== "succeeded" || !outcome.response.cache_hit)
+    throw new Error(`request ${index} was not a cache hit`);
 }
 const after = sandbox.stats();
 const providerCalls =
-  after.statusQueries - before.statusQueries + (after.tasksCreated - before.tasksCreated) + (after.uploads - before.uploads);
+  after.statusQueries -
+  before.statusQueries +
+  (after.tasksCreated - before.tasksCreated) +
+  (after.uploads - before.uploads);
 latencies.sort((a, b) => a - b);
 
 const database = process.env.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "embedded PGlite";

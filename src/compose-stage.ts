@@ -2,8 +2,8 @@ import path from "node:path";
 import type { Dispatcher } from "undici";
 import type { StageConfig } from "./config.ts";
 import { ConfigurationError } from "./errors/configuration-error.ts";
-import type { VideoGenerateDependencies } from "./functions/video-generate-dependencies.ts";
 import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_CHECKS } from "./functions/poll-schedule.ts";
+import type { VideoGenerateDependencies } from "./functions/video-generate-dependencies.ts";
 import { createConformedCopy } from "./media/copy-conformed.ts";
 import { cropToAspect } from "./media/crop-image.ts";
 import { locateFfmpeg } from "./media/ffmpeg-path.ts";
@@ -91,7 +91,11 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     });
     readS3Object = createS3ObjectReader(client);
   } else {
-    objectStore = createLocalObjectStore({ rootDir: config.outputDir, fetcher, maxVideoBytes: config.maxVideoBytes });
+    objectStore = createLocalObjectStore({
+      rootDir: config.outputDir,
+      fetcher,
+      maxVideoBytes: config.maxVideoBytes,
+    });
   }
 
   let sql: SqlClient;
@@ -150,9 +154,16 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     describe: () => ({
       provider: { name: provider.name, model: provider.model, base_url: baseUrl, api_key: "set" },
       object_store: config.s3
-        ? { kind: "s3", bucket: config.s3.bucket, endpoint: config.s3.endpoint ?? "aws", prefix: config.s3.prefix }
+        ? {
+            kind: "s3",
+            bucket: config.s3.bucket,
+            endpoint: config.s3.endpoint ?? "aws",
+            prefix: config.s3.prefix,
+          }
         : { kind: "local", directory: path.join(config.outputDir, "videos") },
-      metadata_store: config.databaseUrl ? { kind: "postgresql" } : { kind: "embedded", directory: path.join(config.outputDir, "metadata") },
+      metadata_store: config.databaseUrl
+        ? { kind: "postgresql" }
+        : { kind: "embedded", directory: path.join(config.outputDir, "metadata") },
       ffmpeg: ffmpeg.ffmpeg ? "available" : "missing (unsupported=conform refused)",
       budget: config.budget,
       deadline_s: config.deadlineSeconds,

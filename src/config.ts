@@ -89,10 +89,15 @@ const environmentSchema = z.object({
     .number({ error: "DASHSCOPE_INLINE_IMAGE_MAX_BYTES must be a number of bytes" })
     .int()
     .min(0)
-    .max(10 * 1024 * 1024, { error: "DASHSCOPE_INLINE_IMAGE_MAX_BYTES must be at most 10485760 (10 MiB per data URI)" })
+    .max(10 * 1024 * 1024, {
+      error: "DASHSCOPE_INLINE_IMAGE_MAX_BYTES must be at most 10485760 (10 MiB per data URI)",
+    })
     .default(0),
   OUTPUT_DIR: z.string().min(1).default("output/ai-video-wan-video"),
-  S3_BUCKET: z.string().min(3, { error: "S3_BUCKET must be a bucket name of at least 3 characters" }).optional(),
+  S3_BUCKET: z
+    .string()
+    .min(3, { error: "S3_BUCKET must be a bucket name of at least 3 characters" })
+    .optional(),
   S3_ENDPOINT: z.url({ error: "S3_ENDPOINT must be a URL such as http://127.0.0.1:7480" }).optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),
   S3_PREFIX: z.string().default(""),
@@ -113,7 +118,9 @@ const environmentSchema = z.object({
     .positive({ error: "VIDEO_GEN_RENDER_ESTIMATE_S must be greater than 0" })
     .optional(),
   VIDEO_GEN_DEADLINE_S: positiveInteger("VIDEO_GEN_DEADLINE_S")
-    .max(86_399, { error: "VIDEO_GEN_DEADLINE_S must be below 86400: provider tasks and result URLs expire after 24 h" })
+    .max(86_399, {
+      error: "VIDEO_GEN_DEADLINE_S must be below 86400: provider tasks and result URLs expire after 24 h",
+    })
     .default(1800),
   VIDEO_GEN_BUDGET: positiveInteger("VIDEO_GEN_BUDGET").default(5),
   VIDEO_GEN_UNSUPPORTED_POLICY: unsupportedPolicySchema.default("warn"),
@@ -152,7 +159,9 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
   }
   const s3Only = ["S3_ENDPOINT", "S3_PUBLIC_BASE_URL"].filter((name) => present[name] !== undefined);
   if (!env.S3_BUCKET && s3Only.length > 0) {
-    throw new ConfigurationError(`${s3Only.join(" and ")} set without S3_BUCKET: set S3_BUCKET to store videos in S3`);
+    throw new ConfigurationError(
+      `${s3Only.join(" and ")} set without S3_BUCKET: set S3_BUCKET to store videos in S3`,
+    );
   }
 
   let prices = DEFAULT_PRICE_TABLE;

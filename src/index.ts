@@ -2,10 +2,15 @@
  * The `video.generate` stage as a library: the Inngest functions for a host app's own client, the in-process runner,
  * the contract, and the parts (provider, stores) to wire them. `inngest.config.ts` is the ready-made composition.
  */
-export { composeStage, type ComposeOptions, type StageRuntime } from "./compose-stage.ts";
+export { type ComposeOptions, composeStage, type StageRuntime } from "./compose-stage.ts";
 export { CONFIG_VARIABLES, loadConfig, type StageConfig } from "./config.ts";
 export { computeCacheKey, deriveSeed } from "./contract/cache-key.ts";
-export { type CostEstimate, DEFAULT_PRICE_TABLE, estimateCost, type PriceTable } from "./contract/cost-estimate.ts";
+export {
+  type CostEstimate,
+  DEFAULT_PRICE_TABLE,
+  estimateCost,
+  type PriceTable,
+} from "./contract/cost-estimate.ts";
 export type { GenerationWarning } from "./contract/generation-warning.ts";
 export { type GenerationPlan, planForImage, planGeneration } from "./contract/plan-generation.ts";
 export {
@@ -14,7 +19,10 @@ export {
   type VideoGenerateRequest,
   videoGenerateRequestSchema,
 } from "./contract/video-generate-request.ts";
-export { type VideoGenerateResponse, videoGenerateResponseSchema } from "./contract/video-generate-response.ts";
+export {
+  type VideoGenerateResponse,
+  videoGenerateResponseSchema,
+} from "./contract/video-generate-response.ts";
 export { WAN_MODEL, WAN_MODEL_FPS } from "./contract/wan-model.ts";
 export {
   ConfigurationError,

@@ -60,7 +60,10 @@ export interface PlanOptions {
 
 /** Turns zod issues into field issues; the messages already name the field, the value and the rule. */
 export function toFieldIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): FieldIssue[] {
-  return issues.map((issue) => ({ field: issue.path.map(String).join(".") || "request", message: issue.message }));
+  return issues.map((issue) => ({
+    field: issue.path.map(String).join(".") || "request",
+    message: issue.message,
+  }));
 }
 
 /** Validates a request against the schema; throws `InputError` naming every bad field. */
@@ -135,7 +138,8 @@ export function planGeneration(input: unknown, options: PlanOptions): Generation
         field: "size",
         requested: `${requestedSize.width}*${requestedSize.height}`,
         applied: `${conform.width}*${conform.height}`,
-        reason: "H.264 with 4:2:0 chroma needs even width and height, so odd sides are rounded to the nearest even number",
+        reason:
+          "H.264 with 4:2:0 chroma needs even width and height, so odd sides are rounded to the nearest even number",
       });
     }
   }
@@ -186,7 +190,8 @@ const formatSize = (size: { width: number; height: number }) => `${size.width}*$
 export function planForImage(plan: GenerationPlan, image: { width: number; height: number }): ImagePlan {
   const resolution = plan.provider.resolution;
   const requested = plan.requestedSize;
-  if (!requested) return { predictedOutput: predictOutputSize(resolution, image.width, image.height), warnings: [] };
+  if (!requested)
+    return { predictedOutput: predictOutputSize(resolution, image.width, image.height), warnings: [] };
 
   const requestedAspect = requested.width / requested.height;
   const imageAspect = image.width / image.height;
@@ -215,6 +220,8 @@ export function planForImage(plan: GenerationPlan, image: { width: number; heigh
   }
   return {
     predictedOutput,
-    warnings: [{ field: "size", requested: formatSize(requested), applied: formatSize(predictedOutput), reason }],
+    warnings: [
+      { field: "size", requested: formatSize(requested), applied: formatSize(predictedOutput), reason },
+    ],
   };
 }

@@ -58,17 +58,19 @@ export function parseSize(size: string): { width: number; height: number } | und
   return { width: Number(match[1]), height: Number(match[2]) };
 }
 
-const sizeSchema = z.string({ error: rule("size", 'be a string "W*H" such as "1280*720"') }).check((context) => {
-  const parsed = parseSize(context.value);
-  const { min, max } = SIZE_SIDE_RANGE;
-  if (!parsed || parsed.width < min || parsed.width > max || parsed.height < min || parsed.height > max) {
-    context.issues.push({
-      code: "custom",
-      input: context.value,
-      message: `size must be "W*H" (or "WxH") with width and height whole numbers of pixels from ${min} to ${max}; got ${describeValue(context.value)}`,
-    });
-  }
-});
+const sizeSchema = z
+  .string({ error: rule("size", 'be a string "W*H" such as "1280*720"') })
+  .check((context) => {
+    const parsed = parseSize(context.value);
+    const { min, max } = SIZE_SIDE_RANGE;
+    if (!parsed || parsed.width < min || parsed.width > max || parsed.height < min || parsed.height > max) {
+      context.issues.push({
+        code: "custom",
+        input: context.value,
+        message: `size must be "W*H" (or "WxH") with width and height whole numbers of pixels from ${min} to ${max}; got ${describeValue(context.value)}`,
+      });
+    }
+  });
 
 const correlationSchema = z
   .record(z.string(), z.json(), { error: rule("correlation", "be a JSON object") })
@@ -91,11 +93,15 @@ const referenceImageSchema = z
     ),
   })
   .min(1, { error: rule("reference_image", "not be empty") })
-  .max(30_000_000, { error: () => "reference_image must be at most 30,000,000 characters (a 20 MB image as a data URI)" });
+  .max(30_000_000, {
+    error: () => "reference_image must be at most 30,000,000 characters (a 20 MB image as a data URI)",
+  });
 
 const audioUrlSchema = z
   .string({ error: rule("audio_url", "be an http(s) or oss:// URL of a wav or mp3 file") })
-  .regex(/^(https?|oss):\/\/\S+$/i, { error: rule("audio_url", "be an http(s) or oss:// URL of a wav or mp3 file") });
+  .regex(/^(https?|oss):\/\/\S+$/i, {
+    error: rule("audio_url", "be an http(s) or oss:// URL of a wav or mp3 file"),
+  });
 
 /**
  * The normalized `video.generate` request as it travels on the wire (snake_case), validated strictly: unknown fields
@@ -107,14 +113,18 @@ export const videoGenerateRequestSchema = z.strictObject(
     /** What happens in the video. 1 to 1500 characters (code points); longer text is rejected, never truncated. */
     prompt: z
       .string({ error: rule("prompt", `be text of 1 to ${WAN_PROMPT_MAX_CHARS} characters`) })
-      .refine((text) => text.trim().length > 0, { error: rule("prompt", "contain text, not only white space") })
+      .refine((text) => text.trim().length > 0, {
+        error: rule("prompt", "contain text, not only white space"),
+      })
       .refine((text) => characterCount(text) <= WAN_PROMPT_MAX_CHARS, {
         error: (issue) =>
           `prompt must be at most ${WAN_PROMPT_MAX_CHARS} characters for ${WAN_MODEL} (the API would truncate it silently); got ${characterCount(String(issue.input))} characters`,
       }),
     /** What to avoid. At most 500 characters. */
     negative_prompt: z
-      .string({ error: rule("negative_prompt", `be text of at most ${WAN_NEGATIVE_PROMPT_MAX_CHARS} characters`) })
+      .string({
+        error: rule("negative_prompt", `be text of at most ${WAN_NEGATIVE_PROMPT_MAX_CHARS} characters`),
+      })
       .refine((text) => characterCount(text) <= WAN_NEGATIVE_PROMPT_MAX_CHARS, {
         error: (issue) =>
           `negative_prompt must be at most ${WAN_NEGATIVE_PROMPT_MAX_CHARS} characters for ${WAN_MODEL} (the API would truncate it silently); got ${characterCount(String(issue.input))} characters`,
@@ -172,7 +182,10 @@ export const videoGenerateRequestSchema = z.strictObject(
     generation_id: z
       .string({ error: rule("generation_id", "be 1 to 128 letters, digits, '.', '_', ':' or '-'") })
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, {
-        error: rule("generation_id", "be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"),
+        error: rule(
+          "generation_id",
+          "be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+        ),
       })
       .optional(),
     /** Small JSON object passed untouched to the completion events (pipeline run, shot, ...). At most 4 KiB. */

@@ -36,7 +36,11 @@ export interface ProviderErrorDetails {
   cause?: unknown;
 }
 
-const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["throttled", "transient", "ambiguous_submit"]);
+const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set([
+  "throttled",
+  "transient",
+  "ambiguous_submit",
+]);
 
 export class ProviderError extends VideoGenerationError {
   override name = "ProviderError";

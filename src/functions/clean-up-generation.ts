@@ -3,7 +3,9 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { VideoProvider } from "../providers/provider.ts";
 
 /** How a generation ended without a result. */
-export type GenerationEnding = { kind: "failed"; code: string; message: string } | { kind: "canceled"; reason: string };
+export type GenerationEnding =
+  | { kind: "failed"; code: string; message: string }
+  | { kind: "canceled"; reason: string };
 
 export interface CleanUpResult {
   /** False when the record was already terminal (a succeeded generation is never marked failed afterwards). */
@@ -50,7 +52,10 @@ export async function cleanUpGeneration(input: {
   if (ending.kind === "failed") {
     await metadataStore.recordFailed(generationId, { code: ending.code, message: ending.message });
   } else {
-    const note = record.taskId && !providerTaskCanceled ? " (the provider task was already running and will be billed)" : "";
+    const note =
+      record.taskId && !providerTaskCanceled
+        ? " (the provider task was already running and will be billed)"
+        : "";
     await metadataStore.recordCanceled(generationId, { reason: `${ending.reason}${note}` });
   }
   return { changed: true, taskId: record.taskId, providerTaskCanceled, correlation };

@@ -7,7 +7,8 @@ import { redactUrl } from "../net/redact.ts";
  */
 export function describeRequestForRecord(request: VideoGenerateRequest): Record<string, unknown> {
   const described: Record<string, unknown> = { ...request };
-  if (/^(data:|https?:)/i.test(request.reference_image)) described.reference_image = redactUrl(request.reference_image);
+  if (/^(data:|https?:)/i.test(request.reference_image))
+    described.reference_image = redactUrl(request.reference_image);
   if (request.audio_url) described.audio_url = redactUrl(request.audio_url);
   return described;
 }

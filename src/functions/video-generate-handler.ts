@@ -10,8 +10,8 @@ import type { GenerationStage, GenerationStatus } from "../metadata/generation-r
 import type { ProviderImage, ProviderTaskStatus, ProviderUsage } from "../providers/provider.ts";
 import type { StoredVideo } from "../storage/object-store.ts";
 import { expectedRenderMs, nextPollDelayMs } from "./poll-schedule.ts";
-import { describeRequestForRecord } from "./record-request.ts";
 import { reconcileSubmit } from "./reconcile-submit.ts";
+import { describeRequestForRecord } from "./record-request.ts";
 import { toInngestError } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES } from "./video-generation-events.ts";
@@ -41,7 +41,9 @@ export interface StageContext {
 }
 
 /** Where the image to submit lives between steps: a URL the provider fetches, or a copy in the object store. */
-type ImageReference = { kind: "url"; url: string } | { kind: "stored"; key: string; contentType: string; filename: string };
+type ImageReference =
+  | { kind: "url"; url: string }
+  | { kind: "stored"; key: string; contentType: string; filename: string };
 
 /** What `resolve-image` hands to the later steps (JSON). */
 interface ResolvedGeneration {
@@ -101,7 +103,11 @@ export async function runVideoGeneration(
     stage: GenerationStage,
     extra: { status?: GenerationStatus; providerStatus?: string; progress?: number } = {},
   ) => {
-    await metadataStore.recordProgress(generationId, { stage, status: extra.status, providerStatus: extra.providerStatus });
+    await metadataStore.recordProgress(generationId, {
+      stage,
+      status: extra.status,
+      providerStatus: extra.providerStatus,
+    });
     if (!dependencies.publishProgress) return;
     try {
       await dependencies.publishProgress({
@@ -148,7 +154,9 @@ export async function runVideoGeneration(
       const original = await dependencies.resolveImage(plan.request.reference_image);
       const imagePlan = planForImage(plan, original);
       const image =
-        imagePlan.cropToAspect === undefined ? original : await dependencies.cropImage(original, imagePlan.cropToAspect);
+        imagePlan.cropToAspect === undefined
+          ? original
+          : await dependencies.cropImage(original, imagePlan.cropToAspect);
       const cacheKey = computeCacheKey(plan, image.sha256);
       let reference: ImageReference;
       if (image.publicUrl) {
@@ -157,7 +165,12 @@ export async function runVideoGeneration(
         // Kept in the store, content-addressed, so submit (maybe in another process, after a restart) can read it.
         const key = `images/${image.sha256}.${image.format === "jpeg" ? "jpg" : image.format}`;
         await objectStore.putBytes(key, image.bytes, image.contentType);
-        reference = { kind: "stored", key, contentType: image.contentType, filename: key.slice("images/".length) };
+        reference = {
+          kind: "stored",
+          key,
+          contentType: image.contentType,
+          filename: key.slice("images/".length),
+        };
       }
       return {
         cacheKey,
@@ -177,7 +190,10 @@ export async function runVideoGeneration(
       guarded(async () => {
         const finalResponse = {
           ...response,
-          timings: { ...response.timings, total_ms: Math.max(0, dependencies.now().getTime() - Date.parse(requestedAt)) },
+          timings: {
+            ...response.timings,
+            total_ms: Math.max(0, dependencies.now().getTime() - Date.parse(requestedAt)),
+          },
         };
         await metadataStore.recordSucceeded(generationId, finalResponse);
         await metadataStore.releaseSlot(generationId);
@@ -262,7 +278,11 @@ export async function runVideoGeneration(
         maxChecks: settings.maxStatusChecks,
       });
       if (delay === null) {
-        throw fail("timeout", "deadline_exceeded", `the identical generation ${owner} did not finish in time`);
+        throw fail(
+          "timeout",
+          "deadline_exceeded",
+          `the identical generation ${owner} did not finish in time`,
+        );
       }
       await step.sleep(`duplicate-wait${suffix}-${check}`, delay);
       elapsedMs += delay;
@@ -270,7 +290,9 @@ export async function runVideoGeneration(
         `duplicate-check${suffix}-${check}`,
         guarded(async () => {
           const record = await metadataStore.get(owner);
-          await progress(generationId, "waiting-for-duplicate", { providerStatus: record?.providerStatus ?? undefined });
+          await progress(generationId, "waiting-for-duplicate", {
+            providerStatus: record?.providerStatus ?? undefined,
+          });
           return { status: record?.status ?? "failed", result: record?.result ?? null };
         }),
       );
@@ -291,7 +313,9 @@ export async function runVideoGeneration(
         });
         if (!acquired) await progress(generationId, "waiting-for-slot");
         // Jittered backoff, decided inside the step so a replay sleeps exactly as the first execution did.
-        const retryInMs = Math.round(Math.min(30_000, 2_000 * 1.5 ** Math.min(attempt, 10)) * (0.75 + Math.random() * 0.5));
+        const retryInMs = Math.round(
+          Math.min(30_000, 2_000 * 1.5 ** Math.min(attempt, 10)) * (0.75 + Math.random() * 0.5),
+        );
         return { acquired, retryInMs };
       }),
     );
@@ -315,7 +339,11 @@ export async function runVideoGeneration(
       const previous = await metadataStore.beginSubmit(generationId);
       if (previous.previousState === "accepted") {
         const record = await metadataStore.get(generationId);
-        if (record?.taskId) return { taskId: record.taskId, submittedAt: record.submittedAt ?? dependencies.now().toISOString() };
+        if (record?.taskId)
+          return {
+            taskId: record.taskId,
+            submittedAt: record.submittedAt ?? dependencies.now().toISOString(),
+          };
       }
       if (previous.previousState === "in_flight" && previous.previousAttemptAt) {
         const adopted = await reconcileSubmit({
@@ -399,19 +427,28 @@ export async function runVideoGeneration(
       guarded(async () => {
         // Canceled from elsewhere (`video-gen cancel`, the cancel function) while this run slept: stop here.
         if ((await metadataStore.get(generationId))?.status === "canceled") {
-          return { status: "canceled", providerStatus: "CANCELED", checkedAt: dependencies.now().toISOString() };
+          return {
+            status: "canceled",
+            providerStatus: "CANCELED",
+            checkedAt: dependencies.now().toISOString(),
+          };
         }
         const status = await provider.status(taskId);
         const terminal = status.status !== "pending" && status.status !== "running";
         if (terminal) await metadataStore.releaseSlot(generationId);
         else await metadataStore.renewSlot(generationId, settings.slotLeaseMs);
-        const providerStatus = "providerStatus" in status ? status.providerStatus : status.status.toUpperCase();
+        const providerStatus =
+          "providerStatus" in status ? status.providerStatus : status.status.toUpperCase();
         await progress(generationId, "rendering", {
           status: "submitted",
           providerStatus,
           progress: Math.min(0.95, (elapsedMs + delay) / expected),
         });
-        const result: CheckedStatus = { status: status.status, providerStatus, checkedAt: dependencies.now().toISOString() };
+        const result: CheckedStatus = {
+          status: status.status,
+          providerStatus,
+          checkedAt: dependencies.now().toISOString(),
+        };
         if ("scheduledAt" in status && status.scheduledAt) result.scheduledAt = status.scheduledAt;
         if ("endedAt" in status && status.endedAt) result.endedAt = status.endedAt;
         if (status.status === "failed") Object.assign(result, { code: status.code, message: status.message });
@@ -433,14 +470,22 @@ export async function runVideoGeneration(
       await progress(generationId, "copy", { status: "copying" });
       const status = await provider.status(taskId);
       if (status.status !== "succeeded") {
-        throw terminalStatusError(taskId, { status: status.status, providerStatus: status.status, checkedAt: "" });
+        throw terminalStatusError(taskId, {
+          status: status.status,
+          providerStatus: status.status,
+          checkedAt: "",
+        });
       }
       const startedAt = dependencies.now().getTime();
       const conform = plan.conform;
       const needsConform = conform.fps !== undefined || conform.width !== undefined;
       let stored: StoredVideo;
       if (needsConform && dependencies.copyConformed) {
-        stored = await dependencies.copyConformed({ sourceUrl: status.videoUrl, key: resolved.objectKey, ...conform });
+        stored = await dependencies.copyConformed({
+          sourceUrl: status.videoUrl,
+          key: resolved.objectKey,
+          ...conform,
+        });
       } else {
         stored = await objectStore.copyFromUrl(status.videoUrl, resolved.objectKey);
       }

@@ -45,7 +45,9 @@ export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies:
       triggers: [videoGenerationRequested],
       retries: STEP_RETRIES,
       throttle: { limit: 10, period: "1s", burst: 10 },
-      cancelOn: [{ event: videoGenerationCancelRequested, if: "async.data.generation_id == event.data.generation_id" }],
+      cancelOn: [
+        { event: videoGenerationCancelRequested, if: "async.data.generation_id == event.data.generation_id" },
+      ],
       onFailure: async ({ event, error, step }) => {
         const original = event.data.event as { data?: { generation_id?: unknown; correlation?: unknown } };
         const requestedId = original.data?.generation_id;
@@ -55,12 +57,23 @@ export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies:
         );
         const { code, message } = parseErrorCode(error.message);
         const outcome = await step.run("clean-up", () =>
-          cleanUpGeneration({ generationId, ending: { kind: "failed", code, message }, provider, metadataStore }),
+          cleanUpGeneration({
+            generationId,
+            ending: { kind: "failed", code, message },
+            provider,
+            metadataStore,
+          }),
         );
-        const correlation = outcome.correlation ?? (original.data?.correlation as Record<string, unknown>) ?? null;
+        const correlation =
+          outcome.correlation ?? (original.data?.correlation as Record<string, unknown>) ?? null;
         await step.sendEvent("notify-failed", {
           name: EVENT_NAMES.failed,
-          data: { generation_id: generationId, error: { code, message }, task_id: outcome.taskId, correlation },
+          data: {
+            generation_id: generationId,
+            error: { code, message },
+            task_id: outcome.taskId,
+            correlation,
+          },
         });
       },
     },
@@ -78,7 +91,12 @@ export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies:
   );
 
   const videoGenerateCancel = inngest.createFunction(
-    { id: `${VIDEO_GENERATE_FUNCTION_ID}-cancel`, name: "Cancel a video generation", triggers: [videoGenerationCancelRequested], retries: STEP_RETRIES },
+    {
+      id: `${VIDEO_GENERATE_FUNCTION_ID}-cancel`,
+      name: "Cancel a video generation",
+      triggers: [videoGenerationCancelRequested],
+      retries: STEP_RETRIES,
+    },
     async ({ event, step }) => {
       const reason = event.data.reason ?? "cancel requested";
       const outcome = await step.run("clean-up", () =>

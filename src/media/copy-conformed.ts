@@ -30,11 +30,16 @@ export function createConformedCopy(options: ConformedCopyOptions) {
     height?: number;
     signal?: AbortSignal;
   }): Promise<StoredVideo> {
-    const workDirectory = await mkdtemp(path.join(options.temporaryDirectory ?? tmpdir(), "video-gen-conform-"));
+    const workDirectory = await mkdtemp(
+      path.join(options.temporaryDirectory ?? tmpdir(), "video-gen-conform-"),
+    );
     try {
       const sourcePath = path.join(workDirectory, "source.mp4");
       const outputPath = path.join(workDirectory, "conformed.mp4");
-      const download = await options.fetcher.open(input.sourceUrl, { signal: input.signal, subject: "result" });
+      const download = await options.fetcher.open(input.sourceUrl, {
+        signal: input.signal,
+        subject: "result",
+      });
       await pipeline(download.body, createWriteStream(sourcePath), { signal: input.signal });
       await conformVideo({
         ffmpegPath: options.ffmpegPath,

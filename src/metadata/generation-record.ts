@@ -7,7 +7,14 @@ import type { VideoGenerateResponse } from "../contract/video-generate-response.
  * `pending` (validated, may hold the cache-key claim) → `submitted` (task id recorded) → `copying` → `succeeded`;
  * or `attached` (waiting on an identical generation in flight) → `succeeded`; or `failed` / `canceled` at any point.
  */
-export type GenerationStatus = "pending" | "submitted" | "copying" | "attached" | "succeeded" | "failed" | "canceled";
+export type GenerationStatus =
+  | "pending"
+  | "submitted"
+  | "copying"
+  | "attached"
+  | "succeeded"
+  | "failed"
+  | "canceled";
 
 /** Statuses that hold the cache-key claim (at most one generation per cache key is in one of these). */
 export const CLAIMING_STATUSES: readonly GenerationStatus[] = ["pending", "submitted", "copying"];

@@ -63,7 +63,9 @@ export interface MetadataStore {
   countSlots(): Promise<number>;
 
   /** Records that a submit is about to be sent; returns the state the previous attempt left. */
-  beginSubmit(generationId: string): Promise<{ previousState: SubmitState; previousAttemptAt: string | null }>;
+  beginSubmit(
+    generationId: string,
+  ): Promise<{ previousState: SubmitState; previousAttemptAt: string | null }>;
   /** The previous submit was definitively refused (4xx, 429): no task was created. */
   recordSubmitRejected(generationId: string): Promise<void>;
   /**

@@ -5,7 +5,8 @@
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.protocol === "data:") return `data:${parsed.pathname.split(/[;,]/)[0]};… (${url.length} characters)`;
+    if (parsed.protocol === "data:")
+      return `data:${parsed.pathname.split(/[;,]/)[0]};… (${url.length} characters)`;
     const hadQuery = parsed.search.length > 0;
     parsed.search = "";
     parsed.username = "";

@@ -30,7 +30,10 @@ export class EventBus {
   }
 
   /** The first event with this name for which `match` holds, or null after `timeoutMs` (like `step.waitForEvent`). */
-  waitFor(name: string, options: { timeoutMs: number; match?: (event: BusEvent) => boolean; signal?: AbortSignal }) {
+  waitFor(
+    name: string,
+    options: { timeoutMs: number; match?: (event: BusEvent) => boolean; signal?: AbortSignal },
+  ) {
     return new Promise<BusEvent | null>((resolve, reject) => {
       const done = (value: BusEvent | null) => {
         clearTimeout(timer);

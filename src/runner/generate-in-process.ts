@@ -53,8 +53,17 @@ export async function generateInProcess(
     return { status: "succeeded", response };
   } catch (error) {
     if (options.signal?.aborted) {
-      const reason = String(options.signal.reason instanceof Error ? options.signal.reason.message : options.signal.reason ?? "canceled");
-      const outcome = await cleanUpGeneration({ generationId, ending: { kind: "canceled", reason }, provider, metadataStore });
+      const reason = String(
+        options.signal.reason instanceof Error
+          ? options.signal.reason.message
+          : (options.signal.reason ?? "canceled"),
+      );
+      const outcome = await cleanUpGeneration({
+        generationId,
+        ending: { kind: "canceled", reason },
+        provider,
+        metadataStore,
+      });
       bus.publish({
         name: EVENT_NAMES.canceled,
         data: {
@@ -79,8 +88,17 @@ export async function generateInProcess(
     }).catch(() => ({ taskId: null, correlation: null }));
     bus.publish({
       name: EVENT_NAMES.failed,
-      data: { generation_id: generationId, error: { code, message }, task_id: outcome.taskId, correlation: outcome.correlation },
+      data: {
+        generation_id: generationId,
+        error: { code, message },
+        task_id: outcome.taskId,
+        correlation: outcome.correlation,
+      },
     });
-    return { status: "failed", generationId, error: { code, message, category: stageError?.category ?? "internal" } };
+    return {
+      status: "failed",
+      generationId,
+      error: { code, message, category: stageError?.category ?? "internal" },
+    };
   }
 }

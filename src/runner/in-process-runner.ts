@@ -40,7 +40,10 @@ function retryAfterMs(error: RetryAfterError, now: Date): number {
 
 /** Marks an error that already exhausted a step's retries, so the function is not retried on top of it. */
 class StepFailedError extends Error {
-  constructor(readonly stepId: string, readonly original: unknown) {
+  constructor(
+    readonly stepId: string,
+    readonly original: unknown,
+  ) {
     super(original instanceof Error ? original.message : String(original));
     this.name = original instanceof Error ? original.name : "Error";
   }
@@ -86,8 +89,15 @@ export async function runInProcess<T>(
         } catch (error) {
           signal?.throwIfAborted();
           if (error instanceof NonRetriableError || attempt >= retries) throw new StepFailedError(id, error);
-          const delayMs = error instanceof RetryAfterError ? retryAfterMs(error, clock.now()) : backoffMs(attempt);
-          notify({ kind: "step-retrying", id, attempt, delayMs, error: error instanceof Error ? error.message : String(error) });
+          const delayMs =
+            error instanceof RetryAfterError ? retryAfterMs(error, clock.now()) : backoffMs(attempt);
+          notify({
+            kind: "step-retrying",
+            id,
+            attempt,
+            delayMs,
+            error: error instanceof Error ? error.message : String(error),
+          });
           await clock.sleep(delayMs, signal);
         }
       }
@@ -99,7 +109,10 @@ export async function runInProcess<T>(
       await clock.sleep(Math.max(1_000, durationMs), signal);
       journal.set(id, null);
     },
-    async sendEvent(id: string, payload: { name: string; data: unknown } | Array<{ name: string; data: unknown }>) {
+    async sendEvent(
+      id: string,
+      payload: { name: string; data: unknown } | Array<{ name: string; data: unknown }>,
+    ) {
       if (journal.has(id)) return structuredClone(journal.get(id));
       const events = Array.isArray(payload) ? payload : [payload];
       const ids = bus.publish(JSON.parse(JSON.stringify(events)));

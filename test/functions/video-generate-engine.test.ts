@@ -3,7 +3,7 @@ import { InngestTestEngine } from "@inngest/test";
 import { Inngest } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVideoGenerateFunctions } from "../../src/functions/video-generate.ts";
-import { sampleRequest, type StageHarness, startStageHarness } from "../helpers/stage-harness.ts";
+import { type StageHarness, sampleRequest, startStageHarness } from "../helpers/stage-harness.ts";
 
 /**
  * The durable function under Inngest's own execution engine (@inngest/test), with the real DashScope client against
@@ -29,7 +29,10 @@ const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(reso
 /** Fresh mocks for each execution: sleeps really wait a little (the sandbox renders in real time); sends are captured. */
 function mockedSteps(extra: Array<{ id: string; handler: () => unknown }> = []) {
   const sleeps = ["wait", "slot-wait", "duplicate-wait"].flatMap((prefix) =>
-    Array.from({ length: 120 }, (_, index) => ({ id: `${prefix}-${index}`, handler: () => pause(60).then(() => null) })),
+    Array.from({ length: 120 }, (_, index) => ({
+      id: `${prefix}-${index}`,
+      handler: () => pause(60).then(() => null),
+    })),
   );
   return [...extra, ...sleeps, { id: "notify", handler: () => ({ ids: ["completed-event"] }) }];
 }
@@ -46,19 +49,29 @@ type Execution = Awaited<ReturnType<InngestTestEngine["execute"]>>;
 /** Every memoized step output, awaited. */
 async function stepOutputs(state: Execution["state"]): Promise<Array<[string, unknown]>> {
   return Promise.all(
-    Object.entries(state).map(async ([hash, value]) => [hash, await Promise.resolve(value).catch((error) => ({ error }))] as [string, unknown]),
+    Object.entries(state).map(
+      async ([hash, value]) =>
+        [hash, await Promise.resolve(value).catch((error) => ({ error }))] as [string, unknown],
+    ),
   );
 }
 
 describe("video-generate under the Inngest test engine", () => {
   it("runs the pipeline and keeps every step output small, JSON-safe and free of secrets", async () => {
     const tasksBefore = harness.sandbox.stats().tasksCreated;
-    const { result, error, state, ctx } = await engineFor(sampleRequest({ generation_id: "engine-happy", correlation: { shot: 7 } })).execute({
+    const { result, error, state, ctx } = await engineFor(
+      sampleRequest({ generation_id: "engine-happy", correlation: { shot: 7 } }),
+    ).execute({
       steps: mockedSteps(),
     });
 
     expect(error).toBeUndefined();
-    expect(result).toMatchObject({ generation_id: "engine-happy", cache_hit: false, width: 1280, height: 720 });
+    expect(result).toMatchObject({
+      generation_id: "engine-happy",
+      cache_hit: false,
+      width: 1280,
+      height: 720,
+    });
     expect(harness.sandbox.stats().tasksCreated).toBe(tasksBefore + 1);
 
     for (const [, output] of await stepOutputs(state)) {
@@ -68,17 +81,35 @@ describe("video-generate under the Inngest test engine", () => {
       expect(json).not.toContain("Signature=");
       expect(json).not.toContain(harness.sandbox.apiKey);
     }
-    const ranSteps = (ctx.step.run as unknown as { mock: { calls: unknown[][] } }).mock.calls.map((call) => call[0]);
-    expect(ranSteps.slice(0, 6)).toEqual(["validate", "resolve-image", "cache-check", "claim", "slot-0", "submit"]);
-    expect(ranSteps.slice(-3)).toEqual(["poll-" + (ranSteps.filter((id) => String(id).startsWith("poll-")).length - 1), "copy", "persist"]);
+    const ranSteps = (ctx.step.run as unknown as { mock: { calls: unknown[][] } }).mock.calls.map(
+      (call) => call[0],
+    );
+    expect(ranSteps.slice(0, 6)).toEqual([
+      "validate",
+      "resolve-image",
+      "cache-check",
+      "claim",
+      "slot-0",
+      "submit",
+    ]);
+    expect(ranSteps.slice(-3)).toEqual([
+      `poll-${ranSteps.filter((id) => String(id).startsWith("poll-")).length - 1}`,
+      "copy",
+      "persist",
+    ]);
     const sent = (ctx.step.sendEvent as unknown as { mock: { calls: unknown[][] } }).mock.calls.at(-1);
     expect(sent?.[0]).toBe("notify");
-    expect(sent?.[1]).toMatchObject({ name: "video/generation.completed", data: { generation_id: "engine-happy", correlation: { shot: 7 } } });
+    expect(sent?.[1]).toMatchObject({
+      name: "video/generation.completed",
+      data: { generation_id: "engine-happy", correlation: { shot: 7 } },
+    });
   });
 
   it("answers a replayed event from the cache: no provider call at all", async () => {
     const before = harness.sandbox.stats();
-    const { result, error } = await engineFor(sampleRequest({ generation_id: "engine-replay" })).execute({ steps: mockedSteps() });
+    const { result, error } = await engineFor(sampleRequest({ generation_id: "engine-replay" })).execute({
+      steps: mockedSteps(),
+    });
     expect(error).toBeUndefined();
     expect(result).toMatchObject({ cache_hit: true, generation_id: "engine-replay" });
     expect(harness.sandbox.stats().statusQueries).toBe(before.statusQueries);
@@ -86,9 +117,22 @@ describe("video-generate under the Inngest test engine", () => {
   });
 
   it("never submits twice when the run restarts after a crash at any step boundary", async () => {
-    const boundaries = ["validate", "resolve-image", "cache-check", "claim", "slot-0", "submit", "poll-0", "copy", "persist"];
+    const boundaries = [
+      "validate",
+      "resolve-image",
+      "cache-check",
+      "claim",
+      "slot-0",
+      "submit",
+      "poll-0",
+      "copy",
+      "persist",
+    ];
     for (const [index, boundary] of boundaries.entries()) {
-      const data = sampleRequest({ generation_id: `crash-after-${boundary}`, prompt: `crash after ${boundary}` });
+      const data = sampleRequest({
+        generation_id: `crash-after-${boundary}`,
+        prompt: `crash after ${boundary}`,
+      });
       const tasksBefore = harness.sandbox.stats().tasksCreated;
 
       // The first execution stops right after `boundary` ran: what a crash (or a deploy) leaves behind.
@@ -105,7 +149,9 @@ describe("video-generate under the Inngest test engine", () => {
         steps: mockedSteps(memoized.map(({ id, output }) => ({ id, handler: () => output }))),
       });
       expect(resumed.error, `resume after ${boundary}`).toBeUndefined();
-      expect(resumed.result, `resume after ${boundary}`).toMatchObject({ generation_id: `crash-after-${boundary}` });
+      expect(resumed.result, `resume after ${boundary}`).toMatchObject({
+        generation_id: `crash-after-${boundary}`,
+      });
       expect(harness.sandbox.stats().tasksCreated - tasksBefore, `tasks created around ${boundary}`).toBe(1);
     }
   }, 240_000);
@@ -137,8 +183,13 @@ describe("video-generate under the Inngest test engine", () => {
   });
 
   it("ends a FAILED task with a NonRetriableError carrying the provider's code", async () => {
-    harness.sandbox.faults.failNextTasks({ code: "DataInspectionFailed", message: "Output data may contain inappropriate content." });
-    const { error } = await engineFor(sampleRequest({ generation_id: "engine-failed", prompt: "moderated" })).execute({
+    harness.sandbox.faults.failNextTasks({
+      code: "DataInspectionFailed",
+      message: "Output data may contain inappropriate content.",
+    });
+    const { error } = await engineFor(
+      sampleRequest({ generation_id: "engine-failed", prompt: "moderated" }),
+    ).execute({
       steps: mockedSteps(),
     });
     expect(error).toMatchObject({ name: "NonRetriableError" });

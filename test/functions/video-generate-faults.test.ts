@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { generateInProcess } from "../../src/runner/generate-in-process.ts";
-import { acceleratedClock, sampleRequest, type StageHarness, startStageHarness } from "../helpers/stage-harness.ts";
+import {
+  acceleratedClock,
+  type StageHarness,
+  sampleRequest,
+  startStageHarness,
+} from "../helpers/stage-harness.ts";
 
 let harness: StageHarness | undefined;
 afterEach(async () => {
@@ -14,10 +19,21 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
   it("N identical requests in flight share one provider task and all get the result", async () => {
     harness = await startStageHarness();
     const outcomes = await Promise.all(
-      [1, 2, 3, 4].map((n) => generateInProcess(sampleRequest({ generation_id: `dup-${n}` }), harness!.dependencies, { clock: fast })),
+      [1, 2, 3, 4].map((n) =>
+        generateInProcess(sampleRequest({ generation_id: `dup-${n}` }), harness!.dependencies, {
+          clock: fast,
+        }),
+      ),
     );
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
-    const responses = outcomes.flatMap((outcome) => (outcome.status === "succeeded" ? [outcome.response] : []));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      "succeeded",
+      "succeeded",
+      "succeeded",
+      "succeeded",
+    ]);
+    const responses = outcomes.flatMap((outcome) =>
+      outcome.status === "succeeded" ? [outcome.response] : [],
+    );
     expect(new Set(responses.map((response) => response.sha256)).size).toBe(1);
     expect(responses.filter((response) => !response.cache_hit)).toHaveLength(1);
     expect(harness.sandbox.stats().tasksCreated).toBe(1);
@@ -25,10 +41,15 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
 
   it("never holds more provider tasks in flight than the budget", async () => {
     // The sandbox would accept 10 at once: only the stage's budget keeps it at 3.
-    harness = await startStageHarness({ sandbox: { concurrencyLimit: 10, submitsPerSecond: 50, timings: { pendingMs: 200, renderMs: 600 } }, settings: { budget: 3 } });
+    harness = await startStageHarness({
+      sandbox: { concurrencyLimit: 10, submitsPerSecond: 50, timings: { pendingMs: 200, renderMs: 600 } },
+      settings: { budget: 3 },
+    });
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, (_, n) =>
-        generateInProcess(sampleRequest({ prompt: `distinct prompt ${n}` }), harness!.dependencies, { clock: fast }),
+        generateInProcess(sampleRequest({ prompt: `distinct prompt ${n}` }), harness!.dependencies, {
+          clock: fast,
+        }),
       ),
     );
     expect(outcomes.every((outcome) => outcome.status === "succeeded")).toBe(true);
@@ -51,9 +72,13 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
   it("adopts the task of a submit whose response was lost instead of creating a second", async () => {
     harness = await startStageHarness();
     harness.sandbox.faults.inject({ route: "submit", kind: "reset-after-create", times: 1 });
-    const outcome = await generateInProcess(sampleRequest({ generation_id: "lost-response" }), harness.dependencies, {
-      clock: fast,
-    });
+    const outcome = await generateInProcess(
+      sampleRequest({ generation_id: "lost-response" }),
+      harness.dependencies,
+      {
+        clock: fast,
+      },
+    );
     expect(outcome.status).toBe("succeeded");
     expect(harness.sandbox.stats().tasksCreated).toBe(1);
     const record = await harness.dependencies.metadataStore.get("lost-response");
@@ -62,8 +87,15 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
 
   it("ends with the provider's code when the task FAILED, and frees the slot", async () => {
     harness = await startStageHarness();
-    harness.sandbox.faults.failNextTasks({ code: "DataInspectionFailed", message: "Output data may contain inappropriate content." });
-    const outcome = await generateInProcess(sampleRequest({ generation_id: "rejected" }), harness.dependencies, { clock: fast });
+    harness.sandbox.faults.failNextTasks({
+      code: "DataInspectionFailed",
+      message: "Output data may contain inappropriate content.",
+    });
+    const outcome = await generateInProcess(
+      sampleRequest({ generation_id: "rejected" }),
+      harness.dependencies,
+      { clock: fast },
+    );
     expect(outcome).toMatchObject({
       status: "failed",
       error: { code: "DataInspectionFailed", category: "provider" },
@@ -88,10 +120,17 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
       sandbox: { timings: { pendingMs: 60_000, renderMs: 300 } },
       settings: { deadlineMs: 20_000 },
     });
-    const outcome = await generateInProcess(sampleRequest({ generation_id: "too-slow" }), harness.dependencies, {
-      clock: fast,
+    const outcome = await generateInProcess(
+      sampleRequest({ generation_id: "too-slow" }),
+      harness.dependencies,
+      {
+        clock: fast,
+      },
+    );
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: { code: "deadline_exceeded", category: "timeout" },
     });
-    expect(outcome).toMatchObject({ status: "failed", error: { code: "deadline_exceeded", category: "timeout" } });
     expect(harness.sandbox.tasks()[0]?.status).toBe("CANCELED");
     expect(await harness.dependencies.metadataStore.countSlots()).toBe(0);
   });
@@ -103,7 +142,8 @@ describe("video-generate: duplicates, budget, provider faults, deadline and canc
       clock: fast,
       signal: controller.signal,
       onStep: (event) => {
-        if (event.kind === "step-completed" && event.id === "poll-0") controller.abort(new Error("interrupted"));
+        if (event.kind === "step-completed" && event.id === "poll-0")
+          controller.abort(new Error("interrupted"));
       },
     });
     const outcome = await running;
@@ -132,7 +172,9 @@ describe("video-generate: a rerun after a failure", () => {
     harness = await startStageHarness();
     harness.sandbox.faults.failNextTasks({ code: "InternalError.Algo", message: "render failed" });
     const request = sampleRequest({ generation_id: "task-failed-once" });
-    expect(await generateInProcess(request, harness.dependencies, { clock: fast })).toMatchObject({ status: "failed" });
+    expect(await generateInProcess(request, harness.dependencies, { clock: fast })).toMatchObject({
+      status: "failed",
+    });
 
     const rerun = await generateInProcess(request, harness.dependencies, { clock: fast });
     expect(rerun.status).toBe("succeeded");

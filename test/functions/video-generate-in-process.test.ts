@@ -2,9 +2,14 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventBus, type BusEvent } from "../../src/runner/event-bus.ts";
+import { type BusEvent, EventBus } from "../../src/runner/event-bus.ts";
 import { generateInProcess } from "../../src/runner/generate-in-process.ts";
-import { acceleratedClock, sampleRequest, type StageHarness, startStageHarness } from "../helpers/stage-harness.ts";
+import {
+  acceleratedClock,
+  type StageHarness,
+  sampleRequest,
+  startStageHarness,
+} from "../helpers/stage-harness.ts";
 
 let harness: StageHarness | undefined;
 afterEach(async () => {
@@ -41,7 +46,9 @@ describe("video-generate in process, against the sandbox and real stores", () =>
     });
     expect(response.fps).toBeCloseTo(30, 1);
     expect(response.duration).toBeCloseTo(2, 1);
-    expect(response.warnings).toEqual([expect.objectContaining({ field: "fps", requested: 24, applied: 30 })]);
+    expect(response.warnings).toEqual([
+      expect.objectContaining({ field: "fps", requested: 24, applied: 30 }),
+    ]);
     expect(response.cost_estimate).toEqual({ currency: "CNY", amount: 0.3 });
     expect(response.video_url.startsWith("file://")).toBe(true);
 
@@ -57,7 +64,11 @@ describe("video-generate in process, against the sandbox and real stores", () =>
     expect(harness.sandbox.stats().tasksCreated).toBe(1);
 
     const completed = events.find((event) => event.name === "video/generation.completed");
-    expect(completed?.data).toMatchObject({ generation_id: "happy-1", correlation: { shot: "s1" }, sha256: response.sha256 });
+    expect(completed?.data).toMatchObject({
+      generation_id: "happy-1",
+      correlation: { shot: "s1" },
+      sha256: response.sha256,
+    });
   });
 
   it("answers an identical request from the cache without calling the provider", async () => {
@@ -79,7 +90,9 @@ describe("video-generate in process, against the sandbox and real stores", () =>
 
   it("rejects bad input before any provider call, naming the field", async () => {
     harness = await startStageHarness();
-    const outcome = await generateInProcess(sampleRequest({ duration: 20 }), harness.dependencies, { clock: fast });
+    const outcome = await generateInProcess(sampleRequest({ duration: 20 }), harness.dependencies, {
+      clock: fast,
+    });
     expect(outcome).toMatchObject({
       status: "failed",
       error: {

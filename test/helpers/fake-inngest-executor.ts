@@ -73,14 +73,17 @@ export async function executeOverHttp(options: {
       ctx: { run_id: runId, attempt, max_attempts: maxAttempts, stack: { stack, current: stack.length } },
       version: 2,
     };
-    const response = await fetch(`${options.url}?fnId=${encodeURIComponent(options.functionId)}&stepId=step`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(options.signingKey ? { "x-inngest-signature": signRequest(body, options.signingKey) } : {}),
+    const response = await fetch(
+      `${options.url}?fnId=${encodeURIComponent(options.functionId)}&stepId=step`,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(options.signingKey ? { "x-inngest-signature": signRequest(body, options.signingKey) } : {}),
+        },
+        body: JSON.stringify(body),
       },
-      body: JSON.stringify(body),
-    });
+    );
     const payload = await response.json().catch(() => null);
     if (response.status === 200) return { status: "completed", output: payload, ranSteps, requests };
     if (response.status !== 206) {
@@ -116,7 +119,11 @@ export async function executeOverHttp(options: {
 }
 
 /** A fake Inngest event API (`POST /e/<key>`) that records what the SDK sends. */
-export async function startFakeEventApi(): Promise<{ url: string; events: Array<{ name: string; data: unknown }>; close(): Promise<void> }> {
+export async function startFakeEventApi(): Promise<{
+  url: string;
+  events: Array<{ name: string; data: unknown }>;
+  close(): Promise<void>;
+}> {
   const events: Array<{ name: string; data: unknown }> = [];
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];

@@ -5,13 +5,18 @@ import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
 import { composeStage, type StageRuntime } from "../../src/compose-stage.ts";
 import { loadConfig } from "../../src/config.ts";
-import type { StageSettings, VideoGenerateDependencies } from "../../src/functions/video-generate-dependencies.ts";
+import type {
+  StageSettings,
+  VideoGenerateDependencies,
+} from "../../src/functions/video-generate-dependencies.ts";
 import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
 import type { RunnerClock } from "../../src/runner/runner-clock.ts";
 import { createTestDatabase } from "./postgres-cluster.ts";
 
 /** The demo's reference image, shipped in the repository (1280x720 JPEG). */
-export const SAMPLE_IMAGE_PATH = fileURLToPath(new URL("../../fixtures/sample-reference.jpg", import.meta.url));
+export const SAMPLE_IMAGE_PATH = fileURLToPath(
+  new URL("../../fixtures/sample-reference.jpg", import.meta.url),
+);
 
 export interface StageHarness {
   sandbox: SandboxHandle;
@@ -26,7 +31,11 @@ export interface StageHarness {
  * the sandbox, the local video directory in a temp dir, and a fresh database on the test PostgreSQL server.
  */
 export async function startStageHarness(
-  options: { sandbox?: SandboxOptions; settings?: Partial<StageSettings>; environment?: Record<string, string> } = {},
+  options: {
+    sandbox?: SandboxOptions;
+    settings?: Partial<StageSettings>;
+    environment?: Record<string, string>;
+  } = {},
 ): Promise<StageHarness> {
   const sandbox = await startSandbox({ timings: { pendingMs: 200, renderMs: 300 }, ...options.sandbox });
   const outputDir = await mkdtemp(path.join(tmpdir(), "video-gen-stage-"));
@@ -58,7 +67,12 @@ export async function startStageHarness(
 
 /** A request for the sample image; `overrides` replace fields. */
 export function sampleRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { prompt: "waves roll in at sunset, a small sailboat drifts", reference_image: SAMPLE_IMAGE_PATH, duration: 2, ...overrides };
+  return {
+    prompt: "waves roll in at sunset, a small sailboat drifts",
+    reference_image: SAMPLE_IMAGE_PATH,
+    duration: 2,
+    ...overrides,
+  };
 }
 
 /** Real time divided by `factor`: sleeps of the poll schedule pass quickly while the sandbox keeps real time. */

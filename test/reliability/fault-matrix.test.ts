@@ -323,20 +323,24 @@ describe("fault matrix: storage and database outages", () => {
 });
 
 /** Wraps the handler so every step result is also kept in `journal`, as Inngest's state would hold it. */
-function journaling(harness: StageHarness, journal: Map<string, unknown>) {
+function journaling(harness: StageHarness, journal: Map<string, unknown>, killed: AbortSignal) {
   return (context: StageContext) => {
     const inner = context.step;
+    // A dead process runs nothing more, not even the event send the runner itself does not guard.
     const step: StageStepTools = {
       async run(id, body) {
+        killed.throwIfAborted();
         const value = await inner.run(id, body);
         journal.set(id, value === undefined ? null : JSON.parse(JSON.stringify(value)));
         return value;
       },
       async sleep(id, durationMs) {
+        killed.throwIfAborted();
         await inner.sleep(id, durationMs);
         journal.set(id, null);
       },
       async sendEvent(id, payload) {
+        killed.throwIfAborted();
         const value = await inner.sendEvent(id, payload);
         journal.set(id, value);
         return value;
@@ -370,7 +374,7 @@ describe("fault matrix: process killed at every step boundary", () => {
         const killer = new AbortController();
         let killed = false;
         const first = runInProcess(
-          journaling(harness, journal),
+          journaling(harness, journal, killer.signal),
           { name: EVENT_NAMES.requested, data: request },
           {
             clock: fast,

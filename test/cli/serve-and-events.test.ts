@@ -1,0 +1,148 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SAMPLE_IMAGE_PATH } from "../helpers/stage-harness.ts";
+import { type CliFixture, startCliFixture } from "./cli-fixture.ts";
+import { runCli, startCli } from "./cli-process.ts";
+
+const SIGNING_KEY = "signkey-test-0123456789abcdef0123456789abcdef";
+
+/** A stand-in for Inngest's event API (`POST /e/<key>`): records what the CLI sends. */
+let eventApi: Server;
+let eventApiUrl: string;
+const received: Array<{ path: string; body: unknown }> = [];
+
+let fixture: CliFixture;
+beforeAll(async () => {
+  fixture = await startCliFixture();
+  eventApi = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on("end", () => {
+      received.push({ path: request.url ?? "", body: JSON.parse(body || "null") });
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ ids: [`event-${received.length}`], status: 200 }));
+    });
+  });
+  await new Promise<void>((resolve) => eventApi.listen(0, "127.0.0.1", resolve));
+  eventApiUrl = `http://127.0.0.1:${(eventApi.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => eventApi?.close(() => resolve()));
+  await fixture?.close();
+});
+
+describe("video-gen serve", () => {
+  it("in cloud mode answers /healthz without secrets and refuses unsigned calls to /api/inngest", async () => {
+    const server = startCli(["serve", "--port", "0"], fixture.environment({ INNGEST_SIGNING_KEY: SIGNING_KEY }));
+    try {
+      await server.waitForOutput(/Serving app video-agent \(cloud mode\)/, 30_000);
+      const origin = /(http:\/\/127\.0\.0\.1:\d+)\/api\/inngest/.exec(server.output().stdout)?.[1];
+      expect(origin).toBeDefined();
+
+      const health = await fetch(`${origin}/healthz`);
+      const text = await health.text();
+      expect(health.status).toBe(200);
+      expect(JSON.parse(text)).toMatchObject({
+        status: "ok",
+        database: "reachable",
+        inngest: { app_id: "video-agent", mode: "cloud", functions: ["video-generate", "video-generate-cancel"] },
+      });
+      expect(text).not.toContain(SIGNING_KEY);
+      expect(text).not.toContain(fixture.sandbox.apiKey);
+
+      const unsigned = await fetch(`${origin}/api/inngest?fnId=video-agent-video-generate&stepId=step`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ event: { name: "video/generation.requested", data: {} }, steps: {}, ctx: {}, version: 2 }),
+      });
+      expect(unsigned.status).toBe(401);
+    } finally {
+      server.child.kill("SIGTERM");
+    }
+    expect((await server.exited(15_000)).code).toBe(0);
+  });
+
+  it("refuses to start in cloud mode without INNGEST_SIGNING_KEY (exit 3)", async () => {
+    const result = await runCli(["serve", "--port", "0"], fixture.environment());
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("INNGEST_SIGNING_KEY");
+    expect(result.stderr).toContain("INNGEST_DEV");
+  });
+
+  it("starts in dev mode with a warning that it accepts unsigned requests", async () => {
+    const server = startCli(["serve", "--port", "0"], fixture.environment({ INNGEST_DEV: "1" }));
+    try {
+      await server.waitForOutput(/Serving app video-agent \(dev mode\)/, 30_000);
+      expect(server.output().stderr).toMatch(/UNSIGNED requests.*never expose/s);
+    } finally {
+      server.child.kill("SIGINT");
+    }
+    expect((await server.exited(15_000)).code).toBe(0);
+  });
+});
+
+describe("video-gen send and cancel", () => {
+  it("send needs INNGEST_EVENT_KEY or INNGEST_DEV (exit 3)", async () => {
+    const result = await runCli(["send", "--image", SAMPLE_IMAGE_PATH, "--prompt", "x"], fixture.environment());
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("INNGEST_EVENT_KEY");
+  });
+
+  it("send validates the request client-side (exit 2, nothing sent)", async () => {
+    const before = received.length;
+    const result = await runCli(
+      ["send", "--image", SAMPLE_IMAGE_PATH, "--prompt", "x", "--duration", "99"],
+      fixture.environment({ INNGEST_DEV: "1", INNGEST_BASE_URL: eventApiUrl }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("duration");
+    expect(received.length).toBe(before);
+  });
+
+  it("send emits video/generation.requested with a generation id and prints both ids", async () => {
+    const result = await runCli(
+      ["send", "--image", SAMPLE_IMAGE_PATH, "--prompt", "sent", "--correlation", "shot=s1", "--json"],
+      fixture.environment({ INNGEST_EVENT_KEY: "test-event-key", INNGEST_BASE_URL: eventApiUrl }),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout) as { event_id: string; generation_id: string };
+    expect(printed.generation_id).toMatch(/^cli-[0-9a-f-]{36}$/);
+    const sent = received.at(-1);
+    expect(sent?.path).toBe("/e/test-event-key");
+    expect(sent?.body).toEqual([
+      expect.objectContaining({
+        name: "video/generation.requested",
+        data: expect.objectContaining({
+          generation_id: printed.generation_id,
+          prompt: "sent",
+          reference_image: SAMPLE_IMAGE_PATH,
+          correlation: { shot: "s1" },
+        }),
+      }),
+    ]);
+    expect(printed.event_id).toBe(`event-${received.length}`);
+  });
+
+  it("cancel cleans up a recorded generation and sends video/generation.cancel-requested", async () => {
+    const generated = await runCli(
+      ["generate", "--image", SAMPLE_IMAGE_PATH, "--prompt", "to cancel", "--duration", "2", "--generation-id", "cancel-me", "--json"],
+      fixture.environment(),
+    );
+    expect(generated.code, generated.stderr).toBe(0);
+
+    const result = await runCli(
+      ["cancel", "cancel-me", "--reason", "test"],
+      fixture.environment({ INNGEST_DEV: "1", INNGEST_BASE_URL: eventApiUrl }),
+    );
+
+    expect(result.code, result.stderr).toBe(0);
+    // It had already succeeded: nothing to cancel locally, but the command still reaches a served run.
+    expect(result.stdout).toContain("already ended (succeeded)");
+    expect(received.at(-1)?.body).toEqual([
+      expect.objectContaining({ name: "video/generation.cancel-requested", data: { generation_id: "cancel-me", reason: "test" } }),
+    ]);
+  });
+});
