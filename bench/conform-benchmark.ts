@@ -25,6 +25,8 @@ const durations = [5, 15];
 
 interface Measurement {
   wallSeconds: number;
+  /** User plus system CPU seconds of ffmpeg: unlike wall time, barely moved by other load on the machine. */
+  cpuSeconds: number | undefined;
   peakRssMiB: number | undefined;
   frames: number;
   bytes: number;
@@ -52,16 +54,24 @@ async function measure(
   });
   const wallSeconds = (performance.now() - started) / 1000;
   let peakRssMiB: number | undefined;
+  let cpuSeconds: number | undefined;
   if (useTime) {
     const report = await readFile(timeFile, "utf8");
-    const kilobytes = /Maximum resident set size \(kbytes\): (\d+)/.exec(report)?.[1];
-    peakRssMiB = kilobytes === undefined ? undefined : Number(kilobytes) / 1024;
+    const field = (name: string) => Number(new RegExp(`${name}: ([\\d.]+)`).exec(report)?.[1] ?? Number.NaN);
+    peakRssMiB = field("Maximum resident set size \\(kbytes\\)") / 1024;
+    cpuSeconds = field("User time \\(seconds\\)") + field("System time \\(seconds\\)");
   }
   const { stdout } = await execFileAsync(ffprobe, [
     ...["-v", "error", "-count_packets", "-select_streams", "v:0"],
     ...["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", outputPath],
   ]);
-  return { wallSeconds, peakRssMiB, frames: Number(stdout.trim()), bytes: (await stat(outputPath)).size };
+  return {
+    wallSeconds,
+    cpuSeconds,
+    peakRssMiB,
+    frames: Number(stdout.trim()),
+    bytes: (await stat(outputPath)).size,
+  };
 }
 
 async function makeInput(
@@ -101,7 +111,12 @@ async function versionOf(ffmpegPath: string): Promise<string> {
   return stdout.split("\n")[0]!.replace(/ Copyright.*/, "");
 }
 
+/** A measured value (optionally per output second) or n/a when GNU time was not available. */
+const optional = (value: number | undefined, perSeconds = 1) =>
+  value === undefined || Number.isNaN(value) ? "n/a" : (value / perSeconds).toFixed(perSeconds === 1 ? 0 : 2);
+
 async function main() {
+  const loadBefore = os.loadavg()[0]!;
   const located = locateFfmpeg();
   if (!located.ffmpeg || !located.ffprobe)
     throw new Error("ffmpeg and ffprobe are needed (npm ci, or install ffmpeg)");
@@ -130,9 +145,8 @@ async function main() {
           });
           const result = await measure(binary.path, args, outputPath, ffprobe);
           const perSecond = result.wallSeconds / seconds;
-          const rss = result.peakRssMiB === undefined ? "n/a" : result.peakRssMiB.toFixed(0);
           rows.push(
-            `| ${binary.label} | ${tier} ${input.join("x")} → ${output.join("x")} | ${seconds} | ${result.frames} | ${result.wallSeconds.toFixed(2)} | ${perSecond.toFixed(2)} | ${rss} | ${(result.bytes / 1024 / 1024).toFixed(2)} |`,
+            `| ${binary.label} | ${tier} ${input.join("x")} → ${output.join("x")} | ${seconds} | ${result.frames} | ${result.wallSeconds.toFixed(2)} | ${perSecond.toFixed(2)} | ${optional(result.cpuSeconds, seconds)} | ${optional(result.peakRssMiB)} | ${(result.bytes / 1024 / 1024).toFixed(2)} |`,
           );
           console.log(rows.at(-1));
         }
@@ -147,7 +161,7 @@ async function main() {
       args[args.indexOf("-preset") + 1] = preset;
       const result = await measure(binaries[0]!.path, args, outputPath, ffprobe);
       presetRows.push(
-        `| ${preset} | ${result.wallSeconds.toFixed(2)} | ${(result.wallSeconds / 5).toFixed(2)} | ${(result.bytes / 1024 / 1024).toFixed(2)} |`,
+        `| ${preset} | ${result.wallSeconds.toFixed(2)} | ${(result.wallSeconds / 5).toFixed(2)} | ${optional(result.cpuSeconds, 5)} | ${(result.bytes / 1024 / 1024).toFixed(2)} |`,
       );
       console.log(presetRows.at(-1));
     }
@@ -155,6 +169,7 @@ async function main() {
     await rm(directory, { recursive: true, force: true });
   }
 
+  const loadAfter = os.loadavg()[0]!;
   const cpus = os.cpus();
   const versions = await Promise.all(
     binaries.map(async (binary) => `- ${binary.label}: ${await versionOf(binary.path)}`),
@@ -163,6 +178,8 @@ async function main() {
 
 Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? "unknown"}),
 ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}.
+One-minute load average ${loadBefore.toFixed(1)} at the start and ${loadAfter.toFixed(1)} at the end: with other work on the
+machine, wall times stretch; the CPU-seconds column (user + system of ffmpeg) is the figure to compare.
 
 ffmpeg builds:
 ${versions.join("\n")}
@@ -172,14 +189,14 @@ Input: H.264 at 30 fps made by ffmpeg (a slow zoom over a detailed still, like a
 +faststart). One run per row. "s per output s" is wall time divided by the clip's duration; peak RSS is ffmpeg's
 own maximum resident set size (GNU time).
 
-| ffmpeg | size | clip s | frames out | wall s | s per output s | peak RSS MiB | output MiB |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| ffmpeg | size | clip s | frames out | wall s | wall s per output s | CPU s per output s | peak RSS MiB | output MiB |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 
 ## Preset choice (1080P 5 s, ${binaries[0]!.label} ffmpeg, CRF ${CONFORM_X264.crf})
 
-| preset | wall s | s per output s | output MiB |
-| --- | --- | --- | --- |
+| preset | wall s | wall s per output s | CPU s per output s | output MiB |
+| --- | --- | --- | --- | --- |
 ${presetRows.join("\n")}
 
 Reproduce: \`node --import tsx bench/conform-benchmark.ts\`.

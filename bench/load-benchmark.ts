@@ -20,7 +20,8 @@ const { values } = parseArgs({
 });
 const requests = Number(values.requests);
 const timeScale = Number(values.scale);
-if (!Number.isInteger(requests) || requests < 4) throw new Error("--requests must be a whole number of at least 4");
+if (!Number.isInteger(requests) || requests < 4)
+  throw new Error("--requests must be a whole number of at least 4");
 if (!(timeScale > 0)) throw new Error("--scale must be a positive number");
 
 const existing = process.env.DATABASE_URL;
@@ -76,6 +77,9 @@ Checks: ${checks.map(([name, ok]) => `${ok ? "✓" : "✗"} ${name}`).join("; ")
 ${result.failures.length > 0 ? `\nFailures:\n${result.failures.map((failure) => `- ${failure}`).join("\n")}\n` : ""}`;
 
 await writeFile(path.join(RESULTS_DIR, "load.md"), markdown);
-await writeFile(path.join(RESULTS_DIR, "load.json"), `${JSON.stringify({ measuredAt, machine, ...result, ratio }, null, 2)}\n`);
+await writeFile(
+  path.join(RESULTS_DIR, "load.json"),
+  `${JSON.stringify({ measuredAt, machine, ...result, ratio }, null, 2)}\n`,
+);
 process.stdout.write(markdown);
 process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { isVideoGenerationError } from "../errors/video-generation-error.ts";
 import { type CliIo, warn } from "./cli-io.ts";
-import { EXIT_CODES, exitCodeForError } from "./exit-codes.ts";
 import { environmentHelp } from "./environment-help.ts";
+import { EXIT_CODES, exitCodeForError } from "./exit-codes.ts";
 
 /** Runs a command's body and keeps its exit code; errors become a message and an exit code, never a crash. */
 export interface CommandRunner {

@@ -15,27 +15,59 @@ export interface VariableHelp {
 export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
   (
     [
-      ["DASHSCOPE_API_KEY", "unset", "DashScope API key; when unset, dashscope_api_key under [default] in ~/.alibabacloud/credentials"],
+      [
+        "DASHSCOPE_API_KEY",
+        "unset",
+        "DashScope API key; when unset, dashscope_api_key under [default] in ~/.alibabacloud/credentials",
+      ],
       [
         "DASHSCOPE_HTTP_BASE_URL",
         "https://dashscope.aliyuncs.com/api/v1",
         "API base URL: Beijing (default) or Singapore https://dashscope-intl.aliyuncs.com/api/v1",
       ],
-      ["DASHSCOPE_INLINE_IMAGE_MAX_BYTES", "0", "images up to this size are sent inline as a data: URI; 0 always uploads them"],
-      ["OUTPUT_DIR", "output/ai-video-wan-video", "local videos under videos/, the embedded database under metadata/"],
+      [
+        "DASHSCOPE_INLINE_IMAGE_MAX_BYTES",
+        "0",
+        "images up to this size are sent inline as a data: URI; 0 always uploads them",
+      ],
+      [
+        "OUTPUT_DIR",
+        "output/ai-video-wan-video",
+        "local videos under videos/, the embedded database under metadata/",
+      ],
       ["S3_BUCKET", "unset", "store videos in this S3 bucket instead of OUTPUT_DIR"],
       ["S3_ENDPOINT", "unset (AWS)", "S3-compatible endpoint, e.g. http://127.0.0.1:7480"],
       ["S3_REGION", "us-east-1", "S3 region"],
       ["S3_PREFIX", "empty", "key prefix inside the bucket"],
       ["S3_FORCE_PATH_STYLE", "1 with S3_ENDPOINT, else 0", "path-style bucket URLs"],
       ["S3_PUBLIC_BASE_URL", "unset", "public base URL for video_url (a CDN); otherwise the bucket URL"],
-      ["AWS_ACCESS_KEY_ID", "unset", "S3 credentials (with AWS_SECRET_ACCESS_KEY); otherwise the SDK's default chain"],
+      [
+        "AWS_ACCESS_KEY_ID",
+        "unset",
+        "S3 credentials (with AWS_SECRET_ACCESS_KEY); otherwise the SDK's default chain",
+      ],
       ["AWS_SECRET_ACCESS_KEY", "unset", "S3 secret key"],
-      ["DATABASE_URL", "unset", "PostgreSQL URL; when unset an embedded database under OUTPUT_DIR/metadata (one process)"],
+      [
+        "DATABASE_URL",
+        "unset",
+        "PostgreSQL URL; when unset an embedded database under OUTPUT_DIR/metadata (one process)",
+      ],
       ["INNGEST_APP_ID", "video-agent", "Inngest app id"],
-      ["VIDEO_GEN_REALTIME", "0", "1 publishes progress to the realtime channel video-generation:<id> (needs an Inngest server)"],
-      ["VIDEO_GEN_ALLOW_HOSTS", "empty", "host[:port] list exempt from the private-address check (local test servers)"],
-      ["REFERENCE_IMAGE_ROOT", "unset", "the only directory served requests may read local images from (the CLI reads any path)"],
+      [
+        "VIDEO_GEN_REALTIME",
+        "0",
+        "1 publishes progress to the realtime channel video-generation:<id> (needs an Inngest server)",
+      ],
+      [
+        "VIDEO_GEN_ALLOW_HOSTS",
+        "empty",
+        "host[:port] list exempt from the private-address check (local test servers)",
+      ],
+      [
+        "REFERENCE_IMAGE_ROOT",
+        "unset",
+        "the only directory served requests may read local images from (the CLI reads any path)",
+      ],
       [
         "VIDEO_GEN_RENDER_ESTIMATE_S",
         "from a table (53 s for 5 s at 720P)",
@@ -43,17 +75,29 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
       ],
       ["VIDEO_GEN_DEADLINE_S", "1800", "after this, a PENDING task is canceled and the run fails"],
       ["VIDEO_GEN_BUDGET", "5", "provider tasks in flight at once across all processes"],
-      ["VIDEO_GEN_UNSUPPORTED_POLICY", "warn", "policy for fps/size/motion_strength when a request names none: warn|strict|conform"],
+      [
+        "VIDEO_GEN_UNSUPPORTED_POLICY",
+        "warn",
+        "policy for fps/size/motion_strength when a request names none: warn|strict|conform",
+      ],
       ["VIDEO_GEN_MAX_VIDEO_BYTES", "2147483648", "largest result accepted"],
       ["VIDEO_GEN_PRICES", "Beijing list prices (CNY)", "JSON price table for cost_estimate"],
       ["FFMPEG_PATH", "system ffmpeg, else the npm one", "ffmpeg binary (conform policy, sandbox renders)"],
       ["FFPROBE_PATH", "system ffprobe, else the npm one", "ffprobe binary"],
       ["HOME", "the user's home", "where ~/.alibabacloud/credentials is looked up"],
-      ["INNGEST_DEV", "unset (cloud mode)", "1 = dev mode: unsigned requests accepted, events to the dev server (never expose)"],
+      [
+        "INNGEST_DEV",
+        "unset (cloud mode)",
+        "1 = dev mode: unsigned requests accepted, events to the dev server (never expose)",
+      ],
       ["INNGEST_SIGNING_KEY", "unset", "required by serve in cloud mode; requests must be signed with it"],
       ["INNGEST_SIGNING_KEY_FALLBACK", "unset", "previous signing key during rotation"],
       ["INNGEST_EVENT_KEY", "unset", "needed to send events to Inngest Cloud"],
-      ["INNGEST_BASE_URL", "Inngest Cloud, or http://localhost:8288 in dev", "self-hosted Inngest server URL"],
+      [
+        "INNGEST_BASE_URL",
+        "Inngest Cloud, or http://localhost:8288 in dev",
+        "self-hosted Inngest server URL",
+      ],
       ["SANDBOX_API_KEY", "sk-sandbox", "the key the sandbox accepts (sandbox command only)"],
       ["DEBUG", "unset", "any value prints stack traces of unexpected errors (as --verbose)"],
     ] as const
@@ -109,8 +153,12 @@ export const COMMAND_VARIABLES = {
 
 /** The "Environment:" block appended to a command's `--help`. */
 export function environmentHelp(names: readonly string[]): string {
-  const rows = [...new Set(names)].map((name) => VARIABLE_HELP[name] ?? { name, defaultValue: "-", meaning: "" });
+  const rows = [...new Set(names)].map(
+    (name) => VARIABLE_HELP[name] ?? { name, defaultValue: "-", meaning: "" },
+  );
   const width = Math.max(...rows.map((row) => row.name.length));
-  const lines = rows.map((row) => `  ${row.name.padEnd(width)}  ${row.meaning} (default: ${row.defaultValue})`);
+  const lines = rows.map(
+    (row) => `  ${row.name.padEnd(width)}  ${row.meaning} (default: ${row.defaultValue})`,
+  );
   return `\nEnvironment (docs/configuration.md):\n${lines.join("\n")}\n`;
 }

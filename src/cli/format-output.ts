@@ -9,7 +9,8 @@ export function videoLocation(videoUrl: string): string {
 }
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
-const seconds = (milliseconds: number | null) => (milliseconds === null ? "-" : `${(milliseconds / 1000).toFixed(1)} s`);
+const seconds = (milliseconds: number | null) =>
+  milliseconds === null ? "-" : `${(milliseconds / 1000).toFixed(1)} s`;
 
 /** The human summary of a finished generation (stdout of `generate`, `replay`, `demo`). */
 export function formatResponse(response: VideoGenerateResponse): string {
@@ -32,7 +33,9 @@ export function formatResponse(response: VideoGenerateResponse): string {
   } else {
     lines.push("Warnings:");
     for (const warning of response.warnings) {
-      lines.push(`  - ${warning.field}: requested ${String(warning.requested)}, got ${String(warning.applied)}: ${warning.reason}`);
+      lines.push(
+        `  - ${warning.field}: requested ${String(warning.requested)}, got ${String(warning.applied)}: ${warning.reason}`,
+      );
     }
   }
   return `${lines.join("\n")}\n`;
@@ -74,14 +77,23 @@ export function formatRecordTable(records: GenerationRecord[], now: number = Dat
     record.result ? (record.result.cache_hit ? "yes" : "no") : "-",
     age(record.createdAt, now),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
-  const format = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const format = (row: string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   return `${[header, ...rows].map(format).join("\n")}\n`;
 }
 
 /** `totals`. */
 export function formatTotals(totals: Totals): string {
-  const cost = totals.cost.length === 0 ? "0" : totals.cost.map((entry) => `${entry.amount} ${entry.currency}`).join(", ");
+  const cost =
+    totals.cost.length === 0
+      ? "0"
+      : totals.cost.map((entry) => `${entry.amount} ${entry.currency}`).join(", ");
   return [
     `Generations: ${totals.count} (${totals.succeeded} succeeded, ${totals.failed} failed, ${totals.canceled} canceled)`,
     `Rendered:    ${totals.videoSeconds.toFixed(1)} s of video (cache hits not counted)`,

@@ -29,7 +29,9 @@ function processIo(argv: string[]): CliIo {
 export function createProgram(io: CliIo): { program: Command; exitCode(): number } {
   const runner = createCommandRunner(io);
   const program = new Command("video-gen")
-    .description("video.generate: image-to-video with DashScope wan2.6-i2v-flash, stored as MP4 with a metadata record")
+    .description(
+      "video.generate: image-to-video with DashScope wan2.6-i2v-flash, stored as MP4 with a metadata record",
+    )
     .option("--verbose", "print stack traces of unexpected errors")
     .showHelpAfterError("(add --help for usage)")
     .configureOutput({
@@ -49,10 +51,12 @@ export function createProgram(io: CliIo): { program: Command; exitCode(): number
     cancelCommand(runner),
     sandboxCommand(runner),
   ]) {
-    program.addCommand(command.exitOverride().configureOutput({
-      writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    }));
+    program.addCommand(
+      command.exitOverride().configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => io.stderr.write(text),
+      }),
+    );
   }
   return { program, exitCode: () => runner.exitCode };
 }

@@ -10,7 +10,9 @@ import { createPgSqlClient, type SqlClient } from "../metadata/sql-client.ts";
  * object storage, so they do not go through `composeStage`. Same rule as there: DATABASE_URL, else the embedded
  * database under OUTPUT_DIR/metadata.
  */
-export async function openMetadataStore(config: StageConfig): Promise<{ metadataStore: MetadataStore; close(): Promise<void> }> {
+export async function openMetadataStore(
+  config: StageConfig,
+): Promise<{ metadataStore: MetadataStore; close(): Promise<void> }> {
   const sql: SqlClient = config.databaseUrl
     ? createPgSqlClient({ connectionString: config.databaseUrl })
     : (await openEmbeddedDatabase({ dataDir: path.join(config.outputDir, "metadata") })).sql;

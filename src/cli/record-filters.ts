@@ -12,7 +12,10 @@ export function parseSince(text: string, now: number = Date.now()): Date {
   if (relative) return new Date(now - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]);
   const absolute = Date.parse(text);
   if (Number.isNaN(absolute)) {
-    throw InputError.forField("since", `--since must be a duration such as 30m, 1h, 2d or an ISO time; got ${JSON.stringify(text)}`);
+    throw InputError.forField(
+      "since",
+      `--since must be a duration such as 30m, 1h, 2d or an ISO time; got ${JSON.stringify(text)}`,
+    );
   }
   return new Date(absolute);
 }
@@ -21,7 +24,10 @@ export function parseSince(text: string, now: number = Date.now()): Date {
 export function parseLimit(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > 1000) {
-    throw InputError.forField("limit", `--limit must be a whole number from 1 to 1000; got ${JSON.stringify(text)}`);
+    throw InputError.forField(
+      "limit",
+      `--limit must be a whole number from 1 to 1000; got ${JSON.stringify(text)}`,
+    );
   }
   return value;
 }
@@ -29,12 +35,16 @@ export function parseLimit(text: string): number {
 /** `key=value` → `{ key, value }`, or an InputError naming the flag. */
 export function parseKeyValue(flag: string, text: string): { key: string; value: string } {
   const separator = text.indexOf("=");
-  if (separator <= 0) throw InputError.forField(flag, `--${flag} must be key=value; got ${JSON.stringify(text)}`);
+  if (separator <= 0)
+    throw InputError.forField(flag, `--${flag} must be key=value; got ${JSON.stringify(text)}`);
   return { key: text.slice(0, separator), value: text.slice(separator + 1) };
 }
 
 /** Opens the metadata store from the environment, runs `body`, closes it. */
-export async function withMetadataStore<T>(runner: CommandRunner, body: (store: MetadataStore) => Promise<T>): Promise<T> {
+export async function withMetadataStore<T>(
+  runner: CommandRunner,
+  body: (store: MetadataStore) => Promise<T>,
+): Promise<T> {
   const opened = await openMetadataStore(loadConfig(runner.io.environment));
   try {
     return await body(opened.metadataStore);

@@ -70,7 +70,10 @@ function parseCorrelation(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const separator = pair.indexOf("=");
     if (separator <= 0) {
-      throw InputError.forField("correlation", `--correlation must be key=value; got ${JSON.stringify(pair)}`);
+      throw InputError.forField(
+        "correlation",
+        `--correlation must be key=value; got ${JSON.stringify(pair)}`,
+      );
     }
     correlation[pair.slice(0, separator)] = pair.slice(separator + 1);
   }
@@ -81,7 +84,10 @@ function parseCorrelation(pairs: string[]): Record<string, string> {
  * Builds the snake_case request from `--request` (if given) and the flags, flags winning. Numbers are parsed strictly
  * here; every other rule is the request schema's, applied by the stage's `validate` step.
  */
-export async function requestFromFlags(flags: RequestFlags, cwd: string = process.cwd()): Promise<Record<string, unknown>> {
+export async function requestFromFlags(
+  flags: RequestFlags,
+  cwd: string = process.cwd(),
+): Promise<Record<string, unknown>> {
   const request = flags.request ? await readRequestFile(flags.request) : {};
   const set = (field: string, value: unknown) => {
     if (value !== undefined) request[field] = value;
@@ -89,13 +95,18 @@ export async function requestFromFlags(flags: RequestFlags, cwd: string = proces
   set("reference_image", flags.image === undefined ? undefined : absoluteImagePath(flags.image, cwd));
   set("prompt", flags.prompt);
   set("negative_prompt", flags.negativePrompt);
-  set("duration", flags.duration === undefined ? undefined : parseNumber("duration", "duration", flags.duration));
+  set(
+    "duration",
+    flags.duration === undefined ? undefined : parseNumber("duration", "duration", flags.duration),
+  );
   set("fps", flags.fps === undefined ? undefined : parseNumber("fps", "fps", flags.fps));
   set("size", flags.size);
   set("seed", flags.seed === undefined ? undefined : parseNumber("seed", "seed", flags.seed));
   set(
     "motion_strength",
-    flags.motionStrength === undefined ? undefined : parseNumber("motion-strength", "motion_strength", flags.motionStrength),
+    flags.motionStrength === undefined
+      ? undefined
+      : parseNumber("motion-strength", "motion_strength", flags.motionStrength),
   );
   set("audio", flags.audio);
   set("unsupported", flags.policy);
@@ -103,11 +114,15 @@ export async function requestFromFlags(flags: RequestFlags, cwd: string = proces
   set("generation_id", flags.generationId);
   if (flags.correlation && flags.correlation.length > 0) {
     const existing = request.correlation;
-    const base = typeof existing === "object" && existing !== null && !Array.isArray(existing) ? existing : {};
+    const base =
+      typeof existing === "object" && existing !== null && !Array.isArray(existing) ? existing : {};
     request.correlation = { ...base, ...parseCorrelation(flags.correlation) };
   }
   if (request.reference_image === undefined) {
-    throw InputError.forField("reference_image", "reference_image is required: pass --image <path|url> or a --request file");
+    throw InputError.forField(
+      "reference_image",
+      "reference_image is required: pass --image <path|url> or a --request file",
+    );
   }
   if (request.prompt === undefined) {
     throw InputError.forField("prompt", "prompt is required: pass --prompt <text> or a --request file");
@@ -119,7 +134,11 @@ export async function requestFromFlags(flags: RequestFlags, cwd: string = proces
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) =>
     item !== null && typeof item === "object" && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(item as Record<string, unknown>).sort(([left], [right]) =>
+            left < right ? -1 : left > right ? 1 : 0,
+          ),
+        )
       : item,
   );
 }

@@ -1,5 +1,5 @@
-import type { StageConfig } from "../config.ts";
 import type { StageRuntime } from "../compose-stage.ts";
+import type { StageConfig } from "../config.ts";
 import { parseSize } from "../contract/video-generate-request.ts";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
 import { resolutionForSize, WAN_DURATION_SECONDS } from "../contract/wan-model.ts";
@@ -61,7 +61,10 @@ export async function runGeneration(input: RunGenerationInput): Promise<RunGener
   const controller = new AbortController();
   const disposeSignals = onTermination((signal) => {
     if (controller.signal.aborted) {
-      warn(io, `${signal} again: leaving without cleaning up (rerun the same command to resume, or video-gen cancel ${generationId})`);
+      warn(
+        io,
+        `${signal} again: leaving without cleaning up (rerun the same command to resume, or video-gen cancel ${generationId})`,
+      );
       process.exit(EXIT_CODES.canceled);
     }
     progress.note(`${signal}: canceling generation ${generationId}…`);
@@ -87,7 +90,9 @@ export async function runGeneration(input: RunGenerationInput): Promise<RunGener
   }
 
   if (outcome.status === "succeeded") {
-    io.stdout.write(json ? `${JSON.stringify(outcome.response, null, 2)}\n` : formatResponse(outcome.response));
+    io.stdout.write(
+      json ? `${JSON.stringify(outcome.response, null, 2)}\n` : formatResponse(outcome.response),
+    );
     return { exitCode: EXIT_CODES.success, response: outcome.response };
   }
   if (outcome.status === "canceled") {

@@ -45,6 +45,11 @@ export interface S3ObjectStoreOptions {
 
 const VIDEO_CONTENT_TYPE = "video/mp4";
 
+/** Default multipart part size in bytes. */
+export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+/** Default number of parts uploaded at once. */
+export const DEFAULT_QUEUE_SIZE = 4;
+
 /** Error names that no retry can fix. */
 const PERMANENT_CODES: Record<string, string> = {
   AccessDenied: "s3_access_denied",
@@ -101,8 +106,8 @@ function encodeKey(key: string): string {
 export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore {
   const { client, bucket } = options;
   const prefix = options.prefix ?? "";
-  const partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
-  const queueSize = options.queueSize ?? 4;
+  const partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
+  const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
   const objectKey = (key: string) => {
     assertValidKey(key);
     return `${prefix}${key}`;

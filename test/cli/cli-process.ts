@@ -55,7 +55,11 @@ export function startCli(args: string[], environment: Record<string, string>): C
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}\nstdout:\n${stdout}`));
+          reject(
+            new Error(
+              `no output matching ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}\nstdout:\n${stdout}`,
+            ),
+          );
         }, timeoutMs);
         const done = () => {
           clearTimeout(timer);
@@ -65,7 +69,11 @@ export function startCli(args: string[], environment: Record<string, string>): C
         void exit.then(() => {
           if (!listeners.has(check)) return;
           done();
-          reject(new Error(`process ended before output matching ${pattern}; stderr:\n${stderr}\nstdout:\n${stdout}`));
+          reject(
+            new Error(
+              `process ended before output matching ${pattern}; stderr:\n${stderr}\nstdout:\n${stdout}`,
+            ),
+          );
         });
         check();
       });
@@ -80,6 +88,10 @@ export function startCli(args: string[], environment: Record<string, string>): C
 }
 
 /** Runs `video-gen <args>` to its end (killed after `timeoutMs`). */
-export function runCli(args: string[], environment: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  environment: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   return startCli(args, environment).exited(timeoutMs);
 }

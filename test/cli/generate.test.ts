@@ -1,4 +1,6 @@
 import { existsSync, statSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { videoGenerateResponseSchema } from "../../src/contract/video-generate-response.ts";
 import { SAMPLE_IMAGE_PATH } from "../helpers/stage-harness.ts";
@@ -69,6 +71,34 @@ describe("video-gen generate against the sandbox", () => {
   });
 });
 
+describe("video-gen replay", () => {
+  it("replays a request whose image was a data: URI from the stored copy; the cache answers unless --force", async () => {
+    const image = `data:image/jpeg;base64,${(await readFile(SAMPLE_IMAGE_PATH)).toString("base64")}`;
+    const requestFile = path.join(fixture.outputDir, "data-uri-request.json");
+    await writeFile(
+      requestFile,
+      JSON.stringify({ prompt: "replay me", reference_image: image, duration: 2, generation_id: "original" }),
+    );
+    const original = await runCli(["generate", "--request", requestFile, "--json"], fixture.environment());
+    expect(original.code, original.stderr).toBe(0);
+    const tasksBefore = fixture.sandbox.stats().tasksCreated;
+
+    const replay = await runCli(["replay", "original", "--json"], fixture.environment());
+
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stderr).toMatch(
+      /data: URI, which is not kept; replaying with the stored copy .*images\/[0-9a-f]{64}\.jpg/,
+    );
+    expect(JSON.parse(replay.stdout)).toMatchObject({ generation_id: "original-replay-1", cache_hit: true });
+    expect(fixture.sandbox.stats().tasksCreated).toBe(tasksBefore);
+
+    const forced = await runCli(["replay", "original", "--force", "--json"], fixture.environment());
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ generation_id: "original-replay-2", cache_hit: false });
+    expect(fixture.sandbox.stats().tasksCreated).toBe(tasksBefore + 1);
+  });
+});
+
 describe("video-gen exit codes", () => {
   it("exits 2 for a duration that is not a number, naming the flag, before any provider call", async () => {
     const before = fixture.sandbox.stats().tasksCreated;
@@ -87,7 +117,10 @@ describe("video-gen exit codes", () => {
   });
 
   it("exits 3 for a bad base URL and for a missing API key, naming the variable", async () => {
-    const badUrl = await runCli(generateArgs("config"), fixture.environment({ DASHSCOPE_HTTP_BASE_URL: "ftp://x" }));
+    const badUrl = await runCli(
+      generateArgs("config"),
+      fixture.environment({ DASHSCOPE_HTTP_BASE_URL: "ftp://x" }),
+    );
     expect(badUrl.code).toBe(3);
     expect(badUrl.stderr).toContain("DASHSCOPE_HTTP_BASE_URL");
 
@@ -98,8 +131,14 @@ describe("video-gen exit codes", () => {
   });
 
   it("exits 4 when the provider task fails, showing its code and message", async () => {
-    fixture.sandbox.faults.failNextTasks({ code: "DataInspectionFailed", message: "Input data may contain inappropriate content." });
-    const result = await runCli(generateArgs("provider failure", ["--cache", "bypass"]), fixture.environment());
+    fixture.sandbox.faults.failNextTasks({
+      code: "DataInspectionFailed",
+      message: "Input data may contain inappropriate content.",
+    });
+    const result = await runCli(
+      generateArgs("provider failure", ["--cache", "bypass"]),
+      fixture.environment(),
+    );
     expect(result.code).toBe(4);
     expect(result.stderr).toContain("DataInspectionFailed");
     expect(result.stderr).toContain("inappropriate content");

@@ -12,7 +12,16 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-const args = (prompt: string) => ["generate", "--image", SAMPLE_IMAGE_PATH, "--prompt", prompt, "--duration", "2", "--json"];
+const args = (prompt: string) => [
+  "generate",
+  "--image",
+  SAMPLE_IMAGE_PATH,
+  "--prompt",
+  prompt,
+  "--duration",
+  "2",
+  "--json",
+];
 
 describe("video-gen generate interrupted", () => {
   it("resumes the recorded task after kill -9 instead of submitting again", async () => {
@@ -45,7 +54,9 @@ describe("video-gen generate interrupted", () => {
     expect(result.code).toBe(130);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/canceled while PENDING/);
-    expect(fixture.sandbox.tasks().find((candidate) => candidate.taskId === task?.taskId)?.status).toBe("CANCELED");
+    expect(fixture.sandbox.tasks().find((candidate) => candidate.taskId === task?.taskId)?.status).toBe(
+      "CANCELED",
+    );
     const generationId = /generation (cli-[0-9a-f]{20}) canceled/.exec(result.stderr)?.[1];
     expect(generationId).toBeDefined();
     const shown = await runCli(["show", String(generationId), "--json"], fixture.environment());

@@ -36,7 +36,10 @@ afterAll(async () => {
 
 describe("video-gen serve", () => {
   it("in cloud mode answers /healthz without secrets and refuses unsigned calls to /api/inngest", async () => {
-    const server = startCli(["serve", "--port", "0"], fixture.environment({ INNGEST_SIGNING_KEY: SIGNING_KEY }));
+    const server = startCli(
+      ["serve", "--port", "0"],
+      fixture.environment({ INNGEST_SIGNING_KEY: SIGNING_KEY }),
+    );
     try {
       await server.waitForOutput(/Serving app video-agent \(cloud mode\)/, 30_000);
       const origin = /(http:\/\/127\.0\.0\.1:\d+)\/api\/inngest/.exec(server.output().stdout)?.[1];
@@ -48,7 +51,11 @@ describe("video-gen serve", () => {
       expect(JSON.parse(text)).toMatchObject({
         status: "ok",
         database: "reachable",
-        inngest: { app_id: "video-agent", mode: "cloud", functions: ["video-generate", "video-generate-cancel"] },
+        inngest: {
+          app_id: "video-agent",
+          mode: "cloud",
+          functions: ["video-generate", "video-generate-cancel"],
+        },
       });
       expect(text).not.toContain(SIGNING_KEY);
       expect(text).not.toContain(fixture.sandbox.apiKey);
@@ -56,7 +63,12 @@ describe("video-gen serve", () => {
       const unsigned = await fetch(`${origin}/api/inngest?fnId=video-agent-video-generate&stepId=step`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ event: { name: "video/generation.requested", data: {} }, steps: {}, ctx: {}, version: 2 }),
+        body: JSON.stringify({
+          event: { name: "video/generation.requested", data: {} },
+          steps: {},
+          ctx: {},
+          version: 2,
+        }),
       });
       expect(unsigned.status).toBe(401);
     } finally {
@@ -86,7 +98,10 @@ describe("video-gen serve", () => {
 
 describe("video-gen send and cancel", () => {
   it("send needs INNGEST_EVENT_KEY or INNGEST_DEV (exit 3)", async () => {
-    const result = await runCli(["send", "--image", SAMPLE_IMAGE_PATH, "--prompt", "x"], fixture.environment());
+    const result = await runCli(
+      ["send", "--image", SAMPLE_IMAGE_PATH, "--prompt", "x"],
+      fixture.environment(),
+    );
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("INNGEST_EVENT_KEY");
   });
@@ -128,7 +143,18 @@ describe("video-gen send and cancel", () => {
 
   it("cancel cleans up a recorded generation and sends video/generation.cancel-requested", async () => {
     const generated = await runCli(
-      ["generate", "--image", SAMPLE_IMAGE_PATH, "--prompt", "to cancel", "--duration", "2", "--generation-id", "cancel-me", "--json"],
+      [
+        "generate",
+        "--image",
+        SAMPLE_IMAGE_PATH,
+        "--prompt",
+        "to cancel",
+        "--duration",
+        "2",
+        "--generation-id",
+        "cancel-me",
+        "--json",
+      ],
       fixture.environment(),
     );
     expect(generated.code, generated.stderr).toBe(0);
@@ -142,7 +168,10 @@ describe("video-gen send and cancel", () => {
     // It had already succeeded: nothing to cancel locally, but the command still reaches a served run.
     expect(result.stdout).toContain("already ended (succeeded)");
     expect(received.at(-1)?.body).toEqual([
-      expect.objectContaining({ name: "video/generation.cancel-requested", data: { generation_id: "cancel-me", reason: "test" } }),
+      expect.objectContaining({
+        name: "video/generation.cancel-requested",
+        data: { generation_id: "cancel-me", reason: "test" },
+      }),
     ]);
   });
 });

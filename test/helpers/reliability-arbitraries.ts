@@ -34,11 +34,16 @@ export const validValues: Record<RequestField, fc.Arbitrary<unknown>> = {
   negative_prompt: fc.string({ maxLength: 40 }),
   duration: fc.integer({ min: 2, max: 15 }),
   fps: fc.double({ min: 0.5, max: 240, noNaN: true }),
-  size: fc.tuple(fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 64, max: 4096 }), fc.constantFrom("*", "x")).map(
-    ([width, height, separator]) => `${width}${separator}${height}`,
-  ),
+  size: fc
+    .tuple(fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 64, max: 4096 }), fc.constantFrom("*", "x"))
+    .map(([width, height, separator]) => `${width}${separator}${height}`),
   seed: fc.integer({ min: 0, max: 2_147_483_647 }),
-  reference_image: fc.constantFrom("https://example.com/a.jpg", "data:image/png;base64,AAAA", "s3://bucket/key.png", "images/a.png"),
+  reference_image: fc.constantFrom(
+    "https://example.com/a.jpg",
+    "data:image/png;base64,AAAA",
+    "s3://bucket/key.png",
+    "images/a.png",
+  ),
   motion_strength: fc.double({ min: 0, max: 1, noNaN: true }),
   audio: fc.boolean(),
   audio_url: fc.constantFrom("https://example.com/a.mp3", "oss://bucket/a.wav"),
@@ -67,9 +72,24 @@ export const invalidValues: Record<RequestField, fc.Arbitrary<unknown>> = {
     fc.double({ min: 2.01, max: 14.99, noNaN: true }).filter((value) => !Number.isInteger(value)),
     fc.constantFrom("5", Number.NaN, Number.POSITIVE_INFINITY, null, true),
   ),
-  fps: fc.oneof(fc.double({ max: 0, noNaN: true }), fc.double({ min: 240.001, max: 1e9, noNaN: true }), fc.constantFrom("30", null, Number.NaN)),
+  fps: fc.oneof(
+    fc.double({ max: 0, noNaN: true }),
+    fc.double({ min: 240.001, max: 1e9, noNaN: true }),
+    fc.constantFrom("30", null, Number.NaN),
+  ),
   size: fc.oneof(
-    fc.constantFrom("1280", "1280*", "*720", "0*0", "63*720", "1280*4097", "12.5*720", "1280 by 720", "-1280*720", ""),
+    fc.constantFrom(
+      "1280",
+      "1280*",
+      "*720",
+      "0*0",
+      "63*720",
+      "1280*4097",
+      "12.5*720",
+      "1280 by 720",
+      "-1280*720",
+      "",
+    ),
     fc.integer(),
     fc.constant(null),
   ),
@@ -80,14 +100,27 @@ export const invalidValues: Record<RequestField, fc.Arbitrary<unknown>> = {
     fc.constantFrom("42", null),
   ),
   reference_image: fc.oneof(fc.constantFrom("", null, 42, true), fc.array(fc.string(), { maxLength: 2 })),
-  motion_strength: fc.oneof(fc.double({ min: 1.0001, max: 1e6, noNaN: true }), fc.double({ max: -0.0001, noNaN: true }), fc.constantFrom("0.5", null)),
+  motion_strength: fc.oneof(
+    fc.double({ min: 1.0001, max: 1e6, noNaN: true }),
+    fc.double({ max: -0.0001, noNaN: true }),
+    fc.constantFrom("0.5", null),
+  ),
   audio: fc.constantFrom("true", 1, 0, null, "yes"),
   audio_url: fc.constantFrom("ftp://example.com/a.mp3", "not a url", "", 42, "https://a b"),
   prompt_extend: fc.constantFrom("true", 1, null),
   shot_type: fc.constantFrom("triple", "", "SINGLE", 1, null),
   watermark: fc.constantFrom("false", 0, null),
   generation_id: fc.oneof(
-    fc.constantFrom("", "-leading-dash", "has space", "x".repeat(129), "semi;colon", "slash/id", "nul\u0000id", "ünïcode"),
+    fc.constantFrom(
+      "",
+      "-leading-dash",
+      "has space",
+      "x".repeat(129),
+      "semi;colon",
+      "slash/id",
+      "nul\u0000id",
+      "ünïcode",
+    ),
     fc.integer(),
   ),
   correlation: fc.oneof(
@@ -100,34 +133,42 @@ export const invalidValues: Record<RequestField, fc.Arbitrary<unknown>> = {
 };
 
 /** A request that is valid except for the named fields, which hold refused values. */
-export function requestWithInvalidFields(): fc.Arbitrary<{ request: Record<string, unknown>; invalid: RequestField[] }> {
+export function requestWithInvalidFields(): fc.Arbitrary<{
+  request: Record<string, unknown>;
+  invalid: RequestField[];
+}> {
   return fc
     .record({
       base: fc.record(
-        Object.fromEntries(REQUEST_FIELDS.map((field) => [field, validValues[field]])) as Record<RequestField, fc.Arbitrary<unknown>>,
+        Object.fromEntries(REQUEST_FIELDS.map((field) => [field, validValues[field]])) as Record<
+          RequestField,
+          fc.Arbitrary<unknown>
+        >,
         { requiredKeys: ["prompt", "reference_image"] },
       ),
       invalid: fc.subarray([...REQUEST_FIELDS], { minLength: 1, maxLength: 3 }),
     })
     .chain(({ base, invalid }) =>
-      fc
-        .tuple(...invalid.map((field) => invalidValues[field]))
-        .map((values) => {
-          const request: Record<string, unknown> = { ...base };
-          invalid.forEach((field, index) => {
-            request[field] = values[index];
-          });
-          // An invalid value of `undefined` would just be an absent optional field.
-          return { request, invalid: invalid.filter((field) => request[field] !== undefined) };
-        }),
+      fc.tuple(...invalid.map((field) => invalidValues[field])).map((values) => {
+        const request: Record<string, unknown> = { ...base };
+        invalid.forEach((field, index) => {
+          request[field] = values[index];
+        });
+        // An invalid value of `undefined` would just be an absent optional field.
+        return { request, invalid: invalid.filter((field) => request[field] !== undefined) };
+      }),
     )
     .filter(({ invalid }) => invalid.length > 0);
 }
 
 /** Anything at all: objects with known and unknown keys of any value, arrays, primitives. */
 export function arbitraryPayload(): fc.Arbitrary<unknown> {
-  const knownKeyed = fc.dictionary(fc.constantFrom(...REQUEST_FIELDS, "model", "__proto__", "constructor", "extra"), anyValue, {
-    maxKeys: 8,
-  });
+  const knownKeyed = fc.dictionary(
+    fc.constantFrom(...REQUEST_FIELDS, "model", "__proto__", "constructor", "extra"),
+    anyValue,
+    {
+      maxKeys: 8,
+    },
+  );
   return fc.oneof(knownKeyed, fc.anything(), fc.jsonValue(), fc.constantFrom(null, undefined, [], "", 0));
 }

@@ -84,7 +84,13 @@ export function describeOutcome(outcome: GenerationOutcome): string {
 }
 
 /** The machine a figure was measured on. */
-export function describeMachine(): { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string } {
+export function describeMachine(): {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+} {
   return {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
@@ -116,7 +122,10 @@ export async function writeMatrix(name: string, rows: readonly MatrixRow[]): Pro
   await mkdir(RESULTS_DIR, { recursive: true });
   const measuredAt = new Date().toISOString();
   const machine = describeMachine();
-  await writeFile(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify({ measuredAt, machine, rows }, null, 2)}\n`);
+  await writeFile(
+    path.join(RESULTS_DIR, `${name}.json`),
+    `${JSON.stringify({ measuredAt, machine, rows }, null, 2)}\n`,
+  );
   const header = `# ${name}\n\nMeasured ${measuredAt} on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, Node ${machine.node} (${machine.platform}).\n\n`;
   await writeFile(path.join(RESULTS_DIR, `${name}.md`), header + renderMatrix(rows));
 }

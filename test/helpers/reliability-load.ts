@@ -109,7 +109,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     min: (DOCUMENTED_RENDER_RANGE_S.min * 1000) / timeScale,
     max: (DOCUMENTED_RENDER_RANGE_S.max * 1000) / timeScale,
   };
-  const prompts = Array.from({ length: distinct }, (_, index) => `load request ${index}: a harbour at dawn, gulls`);
+  const prompts = Array.from(
+    { length: distinct },
+    (_, index) => `load request ${index}: a harbour at dawn, gulls`,
+  );
   const renderByPrompt = new Map(
     prompts.map((prompt) => [prompt, renderRangeMs.min + random() * (renderRangeMs.max - renderRangeMs.min)]),
   );
@@ -166,17 +169,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       objectStore: runtime.dependencies.objectStore,
       metadataStore: runtime.dependencies.metadataStore,
     });
-    const renderBoundMs = [...renderByPrompt.values()].reduce((sum, render) => sum + pendingMs + render, 0) / budget;
+    const renderBoundMs =
+      [...renderByPrompt.values()].reduce((sum, render) => sum + pendingMs + render, 0) / budget;
     const pacingBoundMs = (distinct / submitsPerSecond) * 1000;
     const measuredOccupancyBoundMs =
-      sandbox.tasks().reduce((sum, task) => sum + ((task.endTime ?? task.submitTime) - task.submitTime), 0) / budget;
+      sandbox.tasks().reduce((sum, task) => sum + ((task.endTime ?? task.submitTime) - task.submitTime), 0) /
+      budget;
     const stats = sandbox.stats();
     return {
       requests: options.requests,
       distinctRequests: distinct,
       answered: outcomes.length,
       succeeded: outcomes.filter((outcome) => outcome.status === "succeeded").length,
-      failures: outcomes.flatMap((outcome) => (outcome.status === "failed" ? [`${outcome.error.code}: ${outcome.error.message}`] : [])),
+      failures: outcomes.flatMap((outcome) =>
+        outcome.status === "failed" ? [`${outcome.error.code}: ${outcome.error.message}`] : [],
+      ),
       tally,
       peakInFlight: stats.peakInFlight,
       throttled: stats.submitsThrottled,

@@ -6,12 +6,20 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { VideoGenerateResponse } from "../../src/contract/video-generate-response.ts";
 import { cleanUpGeneration } from "../../src/functions/clean-up-generation.ts";
-import { runVideoGeneration, type StageContext, type StageStepTools } from "../../src/functions/video-generate-handler.ts";
+import {
+  runVideoGeneration,
+  type StageContext,
+  type StageStepTools,
+} from "../../src/functions/video-generate-handler.ts";
 import type { StageSettings } from "../../src/functions/video-generate-dependencies.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
 import type { SandboxOptions } from "../../src/providers/sandbox/index.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
-import { type InProcessRunOptions, type RunnerStepEvent, runInProcess } from "../../src/runner/in-process-runner.ts";
+import {
+  type InProcessRunOptions,
+  type RunnerStepEvent,
+  runInProcess,
+} from "../../src/runner/in-process-runner.ts";
 import { createTestDatabase, startPostgresCluster } from "../helpers/postgres-cluster.ts";
 import { describeOutcome, type MatrixRow, tallyRuns, writeMatrix } from "../helpers/reliability-checks.ts";
 import { startTcpProxy } from "../helpers/reliability-tcp-proxy.ts";
@@ -48,7 +56,9 @@ interface CaseInput {
   settings?: Partial<StageSettings>;
   environment?: Record<string, string>;
   /** Runs the case's requests; returns their outcomes and how many distinct requests they were. */
-  run(harness: StageHarness): Promise<{ outcomes: GenerationOutcome[]; distinctRequests: number; note?: string }>;
+  run(
+    harness: StageHarness,
+  ): Promise<{ outcomes: GenerationOutcome[]; distinctRequests: number; note?: string }>;
   /** Extra assertions of the case. */
   check?(harness: StageHarness, outcomes: GenerationOutcome[]): Promise<void> | void;
   cleanup?(): Promise<void>;
@@ -72,7 +82,14 @@ async function runCase(input: CaseInput): Promise<MatrixRow> {
       metadataStore: harness.dependencies.metadataStore,
     });
     const outcome = [...new Set(outcomes.map(describeOutcome))].join(", ");
-    const row: MatrixRow = { case: input.name, outcome, expected: input.expected, distinctRequests, durationMs, ...tally };
+    const row: MatrixRow = {
+      case: input.name,
+      outcome,
+      expected: input.expected,
+      distinctRequests,
+      durationMs,
+      ...tally,
+    };
     if (note) row.note = note;
     rows.push(row);
     expect(outcome).toBe(input.expected);
@@ -125,11 +142,16 @@ describe("fault matrix: provider faults", () => {
       expected: "succeeded",
       async run(harness) {
         harness.sandbox.faults.inject({ route: "submit", kind: "reset-after-create", times: 1 });
-        return { outcomes: [await once(sampleRequest({ generation_id: "adopt-1" }), harness)], distinctRequests: 1 };
+        return {
+          outcomes: [await once(sampleRequest({ generation_id: "adopt-1" }), harness)],
+          distinctRequests: 1,
+        };
       },
       async check(harness, outcomes) {
         const [outcome] = outcomes;
-        expect(outcome?.status === "succeeded" && outcome.response.task_id).toBe(harness.sandbox.tasks()[0]?.taskId);
+        expect(outcome?.status === "succeeded" && outcome.response.task_id).toBe(
+          harness.sandbox.tasks()[0]?.taskId,
+        );
       },
     });
     expect(row).toMatchObject({ tasksCreated: 1, lost: 0 });
@@ -159,7 +181,8 @@ describe("fault matrix: provider faults", () => {
         const outcome = await once(sampleRequest({ generation_id: "expired-url" }), harness, {
           onStep: (event) => {
             // The task SUCCEEDED (the last poll saw it); its URL expires before the copy fetches it.
-            if (event.kind === "step-started" && event.id === "copy" && event.attempt === 0) harness.sandbox.faults.expireResults();
+            if (event.kind === "step-started" && event.id === "copy" && event.attempt === 0)
+              harness.sandbox.faults.expireResults();
           },
         });
         return {
@@ -169,11 +192,49 @@ describe("fault matrix: provider faults", () => {
         };
       },
       async check(harness) {
-        expect(await harness.dependencies.metadataStore.get("expired-url")).toMatchObject({ status: "failed", errorCode: "download_gone" });
+        expect(await harness.dependencies.metadataStore.get("expired-url")).toMatchObject({
+          status: "failed",
+          errorCode: "download_gone",
+        });
       },
     });
     // Honest count: the provider's expiry loses the one video, and no second task is created to make up for it.
     expect(row).toMatchObject({ tasksCreated: 1, lost: 1 });
+  });
+
+  it("a duplicate of a request still queued behind the budget waits for it instead of timing out", async () => {
+    // Budget 1: A renders while B waits for the slot; B', identical to B, waits for B. B' may not give up before B
+    // could: B's own deadline only starts at its submit. (The load benchmark hit this with 200 requests.)
+    const slow = acceleratedClock(10);
+    const row = await runCase({
+      name: "duplicate of a request queued behind the budget",
+      expected: "succeeded",
+      sandbox: { timings: { pendingMs: 200, renderMs: 1_300 } },
+      settings: { budget: 1, deadlineMs: 20_000 },
+      async run(harness) {
+        const a = generateInProcess(
+          sampleRequest({ generation_id: "queue-a", prompt: "first in line" }),
+          harness.dependencies,
+          { clock: slow },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const b = generateInProcess(
+          sampleRequest({ generation_id: "queue-b", prompt: "second in line" }),
+          harness.dependencies,
+          { clock: slow },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const duplicate = generateInProcess(
+          sampleRequest({ generation_id: "queue-b-again", prompt: "second in line" }),
+          harness.dependencies,
+          {
+            clock: slow,
+          },
+        );
+        return { outcomes: await Promise.all([a, b, duplicate]), distinctRequests: 2 };
+      },
+    });
+    expect(row).toMatchObject({ tasksCreated: 2, lost: 0 });
   });
 
   it("FAILED task ends with the provider's code", async () => {
@@ -181,7 +242,10 @@ describe("fault matrix: provider faults", () => {
       name: "task FAILED (DataInspectionFailed)",
       expected: "failed: DataInspectionFailed",
       async run(harness) {
-        harness.sandbox.faults.failNextTasks({ code: "DataInspectionFailed", message: "Output data may contain inappropriate content." });
+        harness.sandbox.faults.failNextTasks({
+          code: "DataInspectionFailed",
+          message: "Output data may contain inappropriate content.",
+        });
         return { outcomes: [await once(sampleRequest(), harness)], distinctRequests: 1 };
       },
     });
@@ -213,7 +277,9 @@ describe("fault matrix: provider faults", () => {
       },
       async check(harness) {
         expect(harness.sandbox.tasks()[0]?.status).toBe("CANCELED");
-        expect(await harness.dependencies.metadataStore.get("canceled-elsewhere")).toMatchObject({ status: "canceled" });
+        expect(await harness.dependencies.metadataStore.get("canceled-elsewhere")).toMatchObject({
+          status: "canceled",
+        });
       },
     });
     expect(row).toMatchObject({ tasksCreated: 1, lost: 0 });
@@ -272,16 +338,23 @@ describe("fault matrix: storage and database outages", () => {
           clock: patient,
           onStep: (event) => {
             if (event.kind === "step-started" && event.id === "copy" && event.attempt === 0) {
-              outage = proxy.down().then(
-                () => new Promise<void>((resolve) => setTimeout(() => void proxy.up().then(resolve), 2_000)),
-              );
+              outage = proxy
+                .down()
+                .then(
+                  () =>
+                    new Promise<void>((resolve) => setTimeout(() => void proxy.up().then(resolve), 2_000)),
+                );
             }
             if (event.kind === "step-retrying") retried.push(event.id);
           },
         });
         await outage;
         expect(retried).toContain("copy");
-        return { outcomes: [outcome], distinctRequests: 1, note: `copy attempts retried: ${retried.filter((id) => id === "copy").length}` };
+        return {
+          outcomes: [outcome],
+          distinctRequests: 1,
+          note: `copy attempts retried: ${retried.filter((id) => id === "copy").length}`,
+        };
       },
       async cleanup() {
         await outage;
@@ -302,14 +375,25 @@ describe("fault matrix: storage and database outages", () => {
       environment: { DATABASE_URL: database.url },
       sandbox: { timings: { pendingMs: 500, renderMs: 1_500 } },
       async run(harness) {
-        const outcome = await generateInProcess(sampleRequest({ generation_id: "pg-restart" }), harness.dependencies, {
-          clock: patient,
-          onStep: (event) => {
-            if (event.kind === "step-completed" && event.id === "submit") {
-              restart = cluster.stop().then(() => new Promise<void>((resolve) => setTimeout(() => void cluster.start().then(resolve), 3_000)));
-            }
+        const outcome = await generateInProcess(
+          sampleRequest({ generation_id: "pg-restart" }),
+          harness.dependencies,
+          {
+            clock: patient,
+            onStep: (event) => {
+              if (event.kind === "step-completed" && event.id === "submit") {
+                restart = cluster
+                  .stop()
+                  .then(
+                    () =>
+                      new Promise<void>((resolve) =>
+                        setTimeout(() => void cluster.start().then(resolve), 3_000),
+                      ),
+                  );
+              }
+            },
           },
-        });
+        );
         await restart;
         return { outcomes: [outcome], distinctRequests: 1 };
       },
@@ -346,7 +430,10 @@ function journaling(harness: StageHarness, journal: Map<string, unknown>, killed
         return value;
       },
     };
-    return runVideoGeneration(Object.create(context, { step: { value: step } }) as StageContext, harness.dependencies);
+    return runVideoGeneration(
+      Object.create(context, { step: { value: step } }) as StageContext,
+      harness.dependencies,
+    );
   };
 }
 
@@ -356,7 +443,10 @@ const BOUNDARIES: ReadonlyArray<{ label: string; at: (event: RunnerStepEvent) =>
     label: `after ${id}`,
     at: (event: RunnerStepEvent) => event.kind === "step-completed" && event.id === id,
   })),
-  { label: "after the last poll (before copy)", at: (event) => event.kind === "step-started" && event.id === "copy" },
+  {
+    label: "after the last poll (before copy)",
+    at: (event) => event.kind === "step-started" && event.id === "copy",
+  },
   { label: "after copy", at: (event) => event.kind === "step-completed" && event.id === "copy" },
   { label: "after persist", at: (event) => event.kind === "step-completed" && event.id === "persist" },
 ];
@@ -369,7 +459,10 @@ describe("fault matrix: process killed at every step boundary", () => {
       for (const [index, boundary] of BOUNDARIES.entries()) {
         const caseStart = performance.now();
         const sinceTask = harness.sandbox.tasks().length;
-        const request = sampleRequest({ generation_id: `killed-${index}`, prompt: `killed at boundary ${index}` });
+        const request = sampleRequest({
+          generation_id: `killed-${index}`,
+          prompt: `killed at boundary ${index}`,
+        });
         const journal = new Map<string, unknown>();
         const killer = new AbortController();
         let killed = false;
@@ -442,7 +535,17 @@ describe("fault matrix: process killed at every step boundary", () => {
       VIDEO_GEN_ALLOW_HOSTS: `127.0.0.1:${harness.sandbox.port}`,
       VIDEO_GEN_RENDER_ESTIMATE_S: "1",
     };
-    const args = [bin, "generate", "--image", SAMPLE_IMAGE_PATH, "--prompt", "a lighthouse at dusk, cli resume", "--duration", "2", "--json"];
+    const args = [
+      bin,
+      "generate",
+      "--image",
+      SAMPLE_IMAGE_PATH,
+      "--prompt",
+      "a lighthouse at dusk, cli resume",
+      "--duration",
+      "2",
+      "--json",
+    ];
     const spawnCli = () => {
       const child = spawn(process.execPath, args, { env: environment, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";

@@ -15,7 +15,9 @@ import { canSendEvents, createCliInngestClient } from "../inngest-client.ts";
  */
 export function cancelCommand(runner: CommandRunner): Command {
   const command = new Command("cancel")
-    .description("cancel a generation: provider task (while PENDING), record, budget slot, and the Inngest run")
+    .description(
+      "cancel a generation: provider task (while PENDING), record, budget slot, and the Inngest run",
+    )
     .argument("<id>", "generation id")
     .option("--reason <text>", "why (kept in the record and the canceled event)", "canceled from the CLI")
     .action((id: string, flags: { reason: string }) =>
@@ -26,7 +28,11 @@ export function cancelCommand(runner: CommandRunner): Command {
         try {
           const { provider, metadataStore } = runtime.dependencies;
           const record = await metadataStore.get(id);
-          if (!record) throw InputError.forField("id", `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`);
+          if (!record)
+            throw InputError.forField(
+              "id",
+              `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`,
+            );
           const outcome = await cleanUpGeneration({
             generationId: id,
             ending: { kind: "canceled", reason: flags.reason },
@@ -41,15 +47,24 @@ export function cancelCommand(runner: CommandRunner): Command {
                 ? `provider task ${outcome.taskId} canceled while PENDING (not billed)`
                 : `provider task ${outcome.taskId} was already running: it finishes and is billed`
               : "no provider task had been submitted";
-            io.stdout.write(`Generation ${id} canceled: ${task}; record marked canceled, budget slot freed.\n`);
+            io.stdout.write(
+              `Generation ${id} canceled: ${task}; record marked canceled, budget slot freed.\n`,
+            );
           }
           const client = createCliInngestClient(config, io.environment);
           if (canSendEvents(client)) {
             try {
-              const { ids } = await client.send(videoGenerationCancelRequested.create({ generation_id: id, reason: flags.reason }));
-              io.stdout.write(`Sent video/generation.cancel-requested (event ${ids[0] ?? "?"}): a served run stops too.\n`);
+              const { ids } = await client.send(
+                videoGenerationCancelRequested.create({ generation_id: id, reason: flags.reason }),
+              );
+              io.stdout.write(
+                `Sent video/generation.cancel-requested (event ${ids[0] ?? "?"}): a served run stops too.\n`,
+              );
             } catch (error) {
-              warn(io, `could not send video/generation.cancel-requested to Inngest: ${(error as Error).message}`);
+              warn(
+                io,
+                `could not send video/generation.cancel-requested to Inngest: ${(error as Error).message}`,
+              );
             }
           }
           return 0;

@@ -3,7 +3,7 @@ import { composeStage } from "../../compose-stage.ts";
 import { loadConfig } from "../../config.ts";
 import { type CommandRunner, withEnvironmentHelp } from "../command-runner.ts";
 import { COMMAND_VARIABLES } from "../environment-help.ts";
-import { type RequestFlags, defaultGenerationId, requestFromFlags } from "../request-from-flags.ts";
+import { defaultGenerationId, type RequestFlags, requestFromFlags } from "../request-from-flags.ts";
 import { addRequestOptions } from "../request-options.ts";
 import { runGeneration } from "../run-generation.ts";
 
@@ -25,7 +25,8 @@ Exit codes: 0 ok, 2 bad input, 3 configuration, 4 provider failed/rejected/timed
       runner.run(async () => {
         const { io } = runner;
         const request = await requestFromFlags(flags, io.cwd);
-        const generationId = typeof request.generation_id === "string" ? request.generation_id : defaultGenerationId(request);
+        const generationId =
+          typeof request.generation_id === "string" ? request.generation_id : defaultGenerationId(request);
         const config = loadConfig(io.environment);
         const runtime = await composeStage(config, { localImages: "any" });
         try {

@@ -28,7 +28,9 @@ async function nextReplayId(metadataStore: MetadataStore, id: string): Promise<s
 async function replayImage(record: GenerationRecord, objectStore: ObjectStore, io: CliIo): Promise<string> {
   const recorded = String(record.request.reference_image ?? "");
   if (recorded && !recorded.startsWith("data:") && !recorded.includes("<redacted>")) return recorded;
-  const why = recorded.startsWith("data:") ? "was a data: URI, which is not kept" : "was a signed URL whose signature is not kept";
+  const why = recorded.startsWith("data:")
+    ? "was a data: URI, which is not kept"
+    : "was a signed URL whose signature is not kept";
   if (record.imageSha256) {
     for (const extension of STORED_IMAGE_EXTENSIONS) {
       const key = `images/${record.imageSha256}.${extension}`;
@@ -61,7 +63,11 @@ export function replayCommand(runner: CommandRunner): Command {
         try {
           const { metadataStore, objectStore } = runtime.dependencies;
           const record = await metadataStore.get(id);
-          if (!record) throw InputError.forField("id", `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`);
+          if (!record)
+            throw InputError.forField(
+              "id",
+              `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`,
+            );
           const generationId = await nextReplayId(metadataStore, id);
           const request = {
             ...record.request,

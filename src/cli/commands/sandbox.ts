@@ -8,13 +8,20 @@ import { COMMAND_VARIABLES } from "../environment-help.ts";
 function wholeNumber(flag: string, text: string, max: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw InputError.forField(flag, `--${flag} must be a whole number from 0 to ${max}; got ${JSON.stringify(text)}`);
+    throw InputError.forField(
+      flag,
+      `--${flag} must be a whole number from 0 to ${max}; got ${JSON.stringify(text)}`,
+    );
   }
   return value;
 }
 
 /** The variables that point the stage at a sandbox. */
-export function sandboxEnvironment(sandbox: { baseUrl: string; apiKey: string; port: number }): Record<string, string> {
+export function sandboxEnvironment(sandbox: {
+  baseUrl: string;
+  apiKey: string;
+  port: number;
+}): Record<string, string> {
   return {
     DASHSCOPE_HTTP_BASE_URL: sandbox.baseUrl,
     DASHSCOPE_API_KEY: sandbox.apiKey,
@@ -42,7 +49,9 @@ export function sandboxCommand(runner: CommandRunner): Command {
             renderMs: wholeNumber("render-ms", flags.renderMs, 600_000),
           },
         });
-        const lines = Object.entries(sandboxEnvironment(sandbox)).map(([name, value]) => `export ${name}=${value}`);
+        const lines = Object.entries(sandboxEnvironment(sandbox)).map(
+          ([name, value]) => `export ${name}=${value}`,
+        );
         io.stdout.write(
           [
             `DashScope sandbox listening on ${sandbox.url} (API base ${sandbox.baseUrl}, key ${sandbox.apiKey})`,

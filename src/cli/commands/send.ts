@@ -38,7 +38,9 @@ be canceled with \`video-gen cancel <id>\`.`,
         let event: ReturnType<typeof videoGenerationRequested.create>;
         try {
           // Validated here, against the same schema the function uses, before anything is sent.
-          event = videoGenerationRequested.create(request as Parameters<typeof videoGenerationRequested.create>[0]);
+          event = videoGenerationRequested.create(
+            request as Parameters<typeof videoGenerationRequested.create>[0],
+          );
           await event.validate();
         } catch (error) {
           throw new InputError([{ field: "request", message: (error as Error).message }]);

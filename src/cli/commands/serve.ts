@@ -14,7 +14,10 @@ import { createCliInngestClient } from "../inngest-client.ts";
 function parsePort(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw InputError.forField("port", `--port must be a whole number from 0 to 65535; got ${JSON.stringify(text)}`);
+    throw InputError.forField(
+      "port",
+      `--port must be a whole number from 0 to 65535; got ${JSON.stringify(text)}`,
+    );
   }
   return port;
 }
@@ -56,12 +59,15 @@ Production: set INNGEST_SIGNING_KEY (and INNGEST_EVENT_KEY for the events the fu
         try {
           if (config.realtime) {
             runtime.dependencies.publishProgress = async (update) => {
-              await client.realtime.publish(videoGenerationChannel({ generationId: update.generationId }).progress, {
-                generation_id: update.generationId,
-                stage: update.stage,
-                provider_status: update.providerStatus ?? null,
-                progress: update.progress ?? null,
-              });
+              await client.realtime.publish(
+                videoGenerationChannel({ generationId: update.generationId }).progress,
+                {
+                  generation_id: update.generationId,
+                  stage: update.stage,
+                  provider_status: update.providerStatus ?? null,
+                  progress: update.progress ?? null,
+                },
+              );
             };
           }
           const functions = createVideoGenerateFunctions(client, runtime.dependencies);

@@ -14,7 +14,11 @@ export function showCommand(runner: CommandRunner): Command {
     .action((id: string, flags: { json?: boolean }) =>
       runner.run(async () => {
         const record = await withMetadataStore(runner, (store) => store.get(id));
-        if (!record) throw InputError.forField("id", `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`);
+        if (!record)
+          throw InputError.forField(
+            "id",
+            `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`,
+          );
         runner.io.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : formatRecord(record));
         return 0;
       }),
