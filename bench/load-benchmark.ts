@@ -71,6 +71,7 @@ the stage's clock (poll schedule, backoffs) runs ${timeScale}× faster as well; 
 | theoretical minimum = max(Σ(pending + render) ÷ 5, distinct ÷ 5/s) | ${seconds(result.theoreticalMinimumMs)} (render bound ${seconds(result.renderBoundMs)}, pacing bound ${seconds(result.pacingBoundMs)}) |
 | makespan ÷ minimum (target ≤ 1.25) | ${ratio.toFixed(2)} |
 | Σ measured task lifetimes at the provider ÷ 5 (includes the sandbox's real ffmpeg renders) | ${seconds(result.measuredOccupancyBoundMs)} |
+| makespan ÷ measured provider occupancy (the stage's own overhead) | ${(result.makespanMs / result.measuredOccupancyBoundMs).toFixed(2)} |
 | peak RSS of the process (stage + sandbox + ffmpeg parents) | ${(result.peakRssBytes / 1024 ** 2).toFixed(0)} MiB |
 
 Checks: ${checks.map(([name, ok]) => `${ok ? "✓" : "✗"} ${name}`).join("; ")}.

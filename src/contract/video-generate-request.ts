@@ -40,6 +40,17 @@ export function describeValue(value: unknown): string {
 
 const characterCount = (text: string) => [...text].length;
 
+/**
+ * Text the provider must never see: control characters (PostgreSQL cannot even store NUL), bidirectional overrides
+ * and isolates (they reorder what a person reads), and unpaired surrogates (not valid Unicode).
+ */
+const UNSAFE_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDFFF]/u;
+const safeText = (field: string) =>
+  [
+    (text: string) => !UNSAFE_TEXT.test(text),
+    { error: () => `${field} must not contain control characters, bidirectional overrides or unpaired surrogates` },
+  ] as const;
+
 /** Builds a zod error callback whose message reads `<field> must <rule>; got <value>`. */
 const rule = (field: string, text: string) => (issue: { input?: unknown }) =>
   `${field} must ${text}; got ${describeValue(issue.input)}`;
@@ -75,7 +86,12 @@ const sizeSchema = z
 const correlationSchema = z
   .record(z.string(), z.json(), { error: rule("correlation", "be a JSON object") })
   .check((context) => {
-    const bytes = Buffer.byteLength(JSON.stringify(context.value));
+    const json = JSON.stringify(context.value);
+    // PostgreSQL's jsonb cannot hold NUL; refuse it here rather than fail the record later.
+    if (json.includes("\\u0000")) {
+      context.issues.push({ code: "custom", input: context.value, message: "correlation must not contain NUL characters" });
+    }
+    const bytes = Buffer.byteLength(json);
     if (bytes > CORRELATION_MAX_BYTES) {
       context.issues.push({
         code: "custom",
@@ -116,6 +132,7 @@ export const videoGenerateRequestSchema = z.strictObject(
       .refine((text) => text.trim().length > 0, {
         error: rule("prompt", "contain text, not only white space"),
       })
+      .refine(...safeText("prompt"))
       .refine((text) => characterCount(text) <= WAN_PROMPT_MAX_CHARS, {
         error: (issue) =>
           `prompt must be at most ${WAN_PROMPT_MAX_CHARS} characters for ${WAN_MODEL} (the API would truncate it silently); got ${characterCount(String(issue.input))} characters`,
@@ -125,6 +142,7 @@ export const videoGenerateRequestSchema = z.strictObject(
       .string({
         error: rule("negative_prompt", `be text of at most ${WAN_NEGATIVE_PROMPT_MAX_CHARS} characters`),
       })
+      .refine(...safeText("negative_prompt"))
       .refine((text) => characterCount(text) <= WAN_NEGATIVE_PROMPT_MAX_CHARS, {
         error: (issue) =>
           `negative_prompt must be at most ${WAN_NEGATIVE_PROMPT_MAX_CHARS} characters for ${WAN_MODEL} (the API would truncate it silently); got ${characterCount(String(issue.input))} characters`,
@@ -191,9 +209,11 @@ export const videoGenerateRequestSchema = z.strictObject(
     /** Small JSON object passed untouched to the completion events (pipeline run, shot, ...). At most 4 KiB. */
     correlation: correlationSchema.optional(),
     /** Result cache mode. Default `use`. */
-    cache: cacheModeSchema.optional(),
+    cache: z.enum(cacheModeSchema.options, { error: rule("cache", 'be "use", "refresh" or "bypass"') }).optional(),
     /** Policy for fps, size and motion_strength. Default from configuration (`warn`). */
-    unsupported: unsupportedPolicySchema.optional(),
+    unsupported: z
+      .enum(unsupportedPolicySchema.options, { error: rule("unsupported", 'be "warn", "strict" or "conform"') })
+      .optional(),
   },
   {
     error: (issue) => {

@@ -52,6 +52,8 @@ export interface StageSettings {
   maxStatusChecks: number;
   /** Upper bound of budget-slot attempts per run. */
   maxSlotAttempts: number;
+  /** Checks of an identical generation's record (all rounds together), each costing two steps. */
+  maxDuplicateChecks: number;
   /** How often to re-claim when the generation this one was attached to ends without a result. */
   maxClaimRounds: number;
   prices: PriceTable;

@@ -159,7 +159,8 @@ export async function runVideoGeneration(
           : await dependencies.cropImage(original, imagePlan.cropToAspect);
       const cacheKey = computeCacheKey(plan, image.sha256);
       let reference: ImageReference;
-      if (image.publicUrl) {
+      // A URL with a query string may be presigned: it must not land in a step output, so its bytes go by upload.
+      if (image.publicUrl && !new URL(image.publicUrl).search) {
         reference = { kind: "url", url: image.publicUrl };
       } else {
         // Kept in the store, content-addressed, so submit (maybe in another process, after a restart) can read it.
@@ -233,6 +234,7 @@ export async function runVideoGeneration(
   }
 
   // 4. claim: one provider task per cache key; an identical request in flight is waited for, not submitted again.
+  let duplicateChecksUsed = 0;
   for (let round = 0; round < settings.maxClaimRounds; round++) {
     const suffix = round === 0 ? "" : `-${round}`;
     const claim = await step.run(
@@ -262,30 +264,38 @@ export async function runVideoGeneration(
     }
   }
 
+  /**
+   * Waits for the generation that holds the cache key, by reading its record (no provider calls). Its own run bounds
+   * how long this takes (slot attempts, deadline, copy), so the waiter's clock is the owner's: while the owner is
+   * queued for a budget slot the waiter checks every few seconds; once it has submitted, on the poll schedule from the
+   * owner's submit time. A step budget shared by all rounds keeps a waiter on a dead owner from running for ever.
+   */
   async function waitForOwner(owner: string, suffix: string): Promise<VideoGenerateResponse | null> {
     const expected = expectedRenderMs({
       duration: plan.provider.duration,
       resolution: plan.provider.resolution,
       overrideSeconds: settings.renderEstimateSeconds,
     });
-    let elapsedMs = 0;
+    let sinceOwnerSubmitMs: number | null = null;
     for (let check = 0; ; check++) {
-      const delay = nextPollDelayMs({
-        attempt: check,
-        elapsedMs,
-        expectedRenderMs: expected,
-        deadlineMs: settings.deadlineMs,
-        maxChecks: settings.maxStatusChecks,
-      });
-      if (delay === null) {
+      if (duplicateChecksUsed++ >= settings.maxDuplicateChecks) {
         throw fail(
           "timeout",
           "deadline_exceeded",
-          `the identical generation ${owner} did not finish in time`,
+          `the identical generation ${owner} this one waits for did not finish within ${settings.maxDuplicateChecks} checks`,
         );
       }
+      const delay =
+        sinceOwnerSubmitMs === null
+          ? Math.min(30_000, Math.round(2_000 * 1.3 ** check))
+          : (nextPollDelayMs({
+              attempt: check,
+              elapsedMs: sinceOwnerSubmitMs,
+              expectedRenderMs: expected,
+              deadlineMs: settings.deadlineMs,
+              maxChecks: Number.MAX_SAFE_INTEGER,
+            }) ?? 30_000);
       await step.sleep(`duplicate-wait${suffix}-${check}`, delay);
-      elapsedMs += delay;
       const ownerState = await step.run(
         `duplicate-check${suffix}-${check}`,
         guarded(async () => {
@@ -293,11 +303,17 @@ export async function runVideoGeneration(
           await progress(generationId, "waiting-for-duplicate", {
             providerStatus: record?.providerStatus ?? undefined,
           });
-          return { status: record?.status ?? "failed", result: record?.result ?? null };
+          const submittedAt = record?.submittedAt ? Date.parse(record.submittedAt) : null;
+          return {
+            status: record?.status ?? "failed",
+            result: record?.result ?? null,
+            sinceSubmitMs: submittedAt === null ? null : Math.max(0, dependencies.now().getTime() - submittedAt),
+          };
         }),
       );
       if (ownerState.status === "succeeded" && ownerState.result) return ownerState.result;
       if (ownerState.status === "failed" || ownerState.status === "canceled") return null;
+      sinceOwnerSubmitMs = ownerState.sinceSubmitMs;
     }
   }
 
