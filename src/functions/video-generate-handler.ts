@@ -1,17 +1,18 @@
 import { computeCacheKey, deriveSeed } from "../contract/cache-key.ts";
-import { estimateCost } from "../contract/cost-estimate.ts";
 import type { GenerationWarning } from "../contract/generation-warning.ts";
-import { type GenerationPlan, planForImage, planGeneration } from "../contract/plan-generation.ts";
+import { planForImage, planGeneration } from "../contract/plan-generation.ts";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
-import { WAN_MODEL } from "../contract/wan-model.ts";
 import { ProviderError } from "../errors/provider-error.ts";
 import { VideoGenerationError } from "../errors/video-generation-error.ts";
 import type { GenerationStage, GenerationStatus } from "../metadata/generation-record.ts";
-import type { ProviderImage, ProviderTaskStatus, ProviderUsage } from "../providers/provider.ts";
+import type { ProviderImage } from "../providers/provider.ts";
 import type { StoredVideo } from "../storage/object-store.ts";
+import { buildResponse } from "./build-response.ts";
+import type { CheckedStatus } from "./checked-status.ts";
 import { expectedRenderMs, nextPollDelayMs } from "./poll-schedule.ts";
 import { reconcileSubmit } from "./reconcile-submit.ts";
 import { describeRequestForRecord } from "./record-request.ts";
+import { terminalStatusError } from "./terminal-status-error.ts";
 import { toInngestError } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES } from "./video-generation-events.ts";
@@ -55,24 +56,10 @@ interface ResolvedGeneration {
   warnings: GenerationWarning[];
 }
 
-/** A status check's JSON form: never the signed URL (a secret), only what the schedule and timings need. */
-type CheckedStatus = {
-  status: ProviderTaskStatus["status"];
-  providerStatus: string;
-  checkedAt: string;
-  scheduledAt?: string;
-  endedAt?: string;
-  code?: string;
-  message?: string;
-};
-
 /** Generation ids made by the stage: stable across replays of one run, distinct between runs. */
 export function generationIdForRun(requestGenerationId: string | undefined, runId: string): string {
   return requestGenerationId ?? `run-${runId}`;
 }
-
-const millisecondsBetween = (from: string | undefined, to: string | undefined) =>
-  from && to ? Math.max(0, Date.parse(to) - Date.parse(from)) : null;
 
 /**
  * The durable `video-generate` pipeline: validate → resolve-image → cache-check → claim → slot → submit →
@@ -307,7 +294,8 @@ export async function runVideoGeneration(
           return {
             status: record?.status ?? "failed",
             result: record?.result ?? null,
-            sinceSubmitMs: submittedAt === null ? null : Math.max(0, dependencies.now().getTime() - submittedAt),
+            sinceSubmitMs:
+              submittedAt === null ? null : Math.max(0, dependencies.now().getTime() - submittedAt),
           };
         }),
       );
@@ -519,92 +507,17 @@ export async function runVideoGeneration(
     buildResponse({
       generationId,
       plan,
-      resolved,
+      seed: resolved.seed,
+      warnings: resolved.warnings,
       taskId,
+      model: provider.model,
       submittedAt: submitted.submittedAt,
-      stored: copied.stored,
-      usage: copied.usage,
       scheduledAt: copied.scheduledAt ?? last?.scheduledAt,
       endedAt: copied.endedAt ?? last?.endedAt,
       copyMs: copied.copyMs,
-      model: provider.model,
-      dependencies,
+      stored: copied.stored,
+      usage: copied.usage,
+      prices: settings.prices,
     }),
   );
-}
-
-/** A task that ended without a video, as the error that ends the run (never retried: resubmitting would bill again). */
-function terminalStatusError(taskId: string, status: CheckedStatus): VideoGenerationError {
-  switch (status.status) {
-    case "failed": {
-      const code = status.code ?? "UnknownFailure";
-      const contentRejected = code === "DataInspectionFailed" || code === "IPInfringementSuspect";
-      return new ProviderError(`task ${taskId} failed: ${status.message ?? "no reason given"}`, {
-        kind: contentRejected ? "content_rejected" : "task_failed",
-        code,
-        operation: "status",
-      });
-    }
-    case "canceled":
-      return new VideoGenerationError("canceled", `task ${taskId} was canceled`, {
-        code: "task_canceled",
-        retryable: false,
-      });
-    default:
-      return new ProviderError(
-        `task ${taskId} is UNKNOWN to the provider: expired (older than 24 h) or not of this account and region`,
-        { kind: "task_expired", code: "task_expired", operation: "status" },
-      );
-  }
-}
-
-/** The response of design.md section 2: media facts measured from the stored file, cost from billed seconds. */
-function buildResponse(input: {
-  generationId: string;
-  plan: GenerationPlan;
-  resolved: ResolvedGeneration;
-  taskId: string;
-  submittedAt: string;
-  stored: StoredVideo;
-  usage: ProviderUsage | null;
-  scheduledAt: string | undefined;
-  endedAt: string | undefined;
-  copyMs: number;
-  model: string;
-  dependencies: VideoGenerateDependencies;
-}): VideoGenerateResponse {
-  const { stored, plan } = input;
-  const media = stored.media;
-  const billedSeconds = input.usage?.duration ?? media.durationSeconds;
-  return {
-    generation_id: input.generationId,
-    video_url: stored.url,
-    storage_uri: stored.uri,
-    duration: media.durationSeconds,
-    fps: media.fps,
-    width: media.width,
-    height: media.height,
-    bytes: stored.bytes,
-    sha256: stored.sha256,
-    content_type: stored.contentType,
-    has_audio: media.hasAudio,
-    seed: input.resolved.seed,
-    task_id: input.taskId,
-    model: input.model || WAN_MODEL,
-    cache_hit: false,
-    warnings: input.resolved.warnings,
-    usage: input.usage ? (input.usage.raw as VideoGenerateResponse["usage"]) : null,
-    cost_estimate: estimateCost(
-      input.dependencies.settings.prices,
-      plan.provider.resolution,
-      plan.provider.audio,
-      billedSeconds,
-    ),
-    timings: {
-      queued_ms: millisecondsBetween(input.submittedAt, input.scheduledAt),
-      render_ms: millisecondsBetween(input.scheduledAt, input.endedAt),
-      copy_ms: input.copyMs,
-      total_ms: null,
-    },
-  };
 }

@@ -30,6 +30,7 @@ export function createVideoMeter(options: { maxBytes: number }): VideoMeter {
   let bytes = 0;
   let measurement: VideoMeasurement | undefined;
   const stream = new Transform({
+    ...(process.env.CB_HWM ? { highWaterMark: Number(process.env.CB_HWM) } : {}),
     transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.byteLength;
       if (bytes > options.maxBytes) {

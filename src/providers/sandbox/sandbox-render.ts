@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { WAN_MODEL_FPS } from "../../contract/wan-model.ts";
+import { createRenderReuse } from "./sandbox-render-reuse.ts";
 
 /** One clip to render from a still image. */
 export interface RenderJob {
@@ -18,8 +19,13 @@ export interface RenderJob {
 }
 
 export interface SandboxRenderer {
-  /** Renders one clip; rejects when ffmpeg fails or the signal aborts. At most `maxConcurrent` run at once. */
+  /**
+   * Renders one clip into `job.outputPath`; rejects when ffmpeg fails or the signal aborts. At most `maxConcurrent`
+   * ffmpeg runs at once; with `reuseDirectory`, a clip rendered before is reused without running ffmpeg.
+   */
   render(job: RenderJob, signal?: AbortSignal): Promise<void>;
+  /** ffmpeg runs started so far (reused clips do not count). */
+  ffmpegRuns(): number;
 }
 
 export interface SandboxRendererOptions {
@@ -27,6 +33,12 @@ export interface SandboxRendererOptions {
   ffmpegPath: string;
   /** Renders at once; more wait their turn. Default 2 (two cores). */
   maxConcurrent?: number;
+  /**
+   * Directory of reusable clips: identical render inputs (image bytes, frame size, duration, audio, the seed's camera
+   * drift) get the clip already rendered there, and identical renders at once share one ffmpeg run
+   * (`createRenderReuse`). Default: no reuse, every job runs ffmpeg.
+   */
+  reuseDirectory?: string;
 }
 
 /** Zoom per frame and its cap: gentle enough to look like a slow push-in over 15 s. */
@@ -77,27 +89,38 @@ export function createSandboxRenderer(options: SandboxRendererOptions): SandboxR
     running -= 1;
     waiting.shift()?.();
   };
+  let ffmpegRuns = 0;
+
+  const runFfmpeg = async (job: RenderJob, signal?: AbortSignal) => {
+    await acquire();
+    try {
+      signal?.throwIfAborted();
+      ffmpegRuns += 1;
+      await new Promise<void>((resolve, reject) => {
+        execFile(
+          options.ffmpegPath,
+          renderArguments(job),
+          { signal, timeout: 120_000, maxBuffer: 1024 * 1024 },
+          (error, _stdout, stderr) => {
+            if (error)
+              reject(new Error(`ffmpeg failed: ${String(stderr).trim().slice(-500) || error.message}`));
+            else resolve();
+          },
+        );
+      });
+    } finally {
+      release();
+    }
+  };
 
   return {
-    async render(job, signal) {
-      await acquire();
-      try {
-        signal?.throwIfAborted();
-        await new Promise<void>((resolve, reject) => {
-          execFile(
-            options.ffmpegPath,
-            renderArguments(job),
-            { signal, timeout: 120_000, maxBuffer: 1024 * 1024 },
-            (error, _stdout, stderr) => {
-              if (error)
-                reject(new Error(`ffmpeg failed: ${String(stderr).trim().slice(-500) || error.message}`));
-              else resolve();
-            },
-          );
-        });
-      } finally {
-        release();
-      }
-    },
+    render: options.reuseDirectory
+      ? createRenderReuse({
+          directory: options.reuseDirectory,
+          render: runFfmpeg,
+          argumentsOf: renderArguments,
+        })
+      : runFfmpeg,
+    ffmpegRuns: () => ffmpegRuns,
   };
 }

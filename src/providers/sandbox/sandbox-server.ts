@@ -70,6 +70,13 @@ export interface SandboxOptions {
   /** The ffmpeg binary. Default: `locateFfmpeg().ffmpeg`. */
   ffmpegPath?: string;
   /**
+   * Reuse renders: a task whose render inputs (image bytes, frame size, duration, audio, the seed's camera drift)
+   * were rendered before gets that clip, kept under `workDir/renders`, instead of another ffmpeg run; identical
+   * renders at once share one run. Identical inputs render identical bytes anyway, so nothing a client sees changes;
+   * it keeps the emulator's ffmpeg off the cores the code under test runs on. Default true.
+   */
+  reuseRenders?: boolean;
+  /**
    * Wall clock in epoch milliseconds, for task times, the task TTL, result-URL and upload-policy expiry.
    * (Status transitions and the 1 s submit window use real elapsed time.) Default `Date.now`.
    */
@@ -221,7 +228,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     downloads: 0,
   };
   const uploads = createUploadService({ origin: () => origin, signer, now, workDir });
-  const renderer = createSandboxRenderer({ ffmpegPath, maxConcurrent: 2 });
+  const renderer = createSandboxRenderer({
+    ffmpegPath,
+    maxConcurrent: 2,
+    reuseDirectory: options.reuseRenders === false ? undefined : path.join(workDir, "renders"),
+  });
   // Late-bound: the fault state needs the result service, which needs the store, which needs the fault state.
   const faultState = createFaultState({
     onExpireResults: () => results.expire(store.list().map((task) => task.taskId)),

@@ -1,0 +1,12 @@
+import type { ProviderTaskStatus } from "../providers/provider.ts";
+
+/** A status check's JSON form: never the signed URL (a secret), only what the schedule and timings need. */
+export type CheckedStatus = {
+  status: ProviderTaskStatus["status"];
+  providerStatus: string;
+  checkedAt: string;
+  scheduledAt?: string;
+  endedAt?: string;
+  code?: string;
+  message?: string;
+};
