@@ -1,6 +1,7 @@
 import type { CostEstimate, PriceTable } from "../contract/cost-estimate.ts";
 import type { GenerationWarning } from "../contract/generation-warning.ts";
 import type { UnsupportedPolicy } from "../contract/video-generate-request.ts";
+import type { ConformedCopyInput } from "../media/copy-conformed.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { VideoProvider } from "../providers/provider.ts";
 import type { ObjectStore, StoredVideo } from "../storage/object-store.ts";
@@ -72,14 +73,7 @@ export interface VideoGenerateDependencies {
    * Downloads the provider's result, resamples/scales it with ffmpeg and stores it (conform policy).
    * Absent when ffmpeg is not available; `conform` then fails at validation.
    */
-  copyConformed?(input: {
-    sourceUrl: string;
-    key: string;
-    fps?: number;
-    width?: number;
-    height?: number;
-    signal?: AbortSignal;
-  }): Promise<StoredVideo>;
+  copyConformed?(input: ConformedCopyInput): Promise<StoredVideo>;
   /** Optional realtime publisher; failures are logged and ignored (no Inngest server must not fail a run). */
   publishProgress?(update: ProgressUpdate): Promise<void>;
   /** Clock, injectable for tests. */

@@ -7,6 +7,18 @@ import type { SafeFetcher } from "../net/safe-fetch.ts";
 import type { ObjectStore, StoredVideo } from "../storage/object-store.ts";
 import { conformVideo } from "./conform-video.ts";
 
+/** One conformed copy: the provider's result URL, the store key, and the output the request asked for. */
+export interface ConformedCopyInput {
+  sourceUrl: string;
+  key: string;
+  /** Output frames per second; absent keeps the model's. */
+  fps?: number;
+  /** Output width and height in pixels (even); absent keeps the model's frame. */
+  width?: number;
+  height?: number;
+  signal?: AbortSignal;
+}
+
 export interface ConformedCopyOptions {
   ffmpegPath: string;
   fetcher: SafeFetcher;
@@ -22,14 +34,7 @@ export interface ConformedCopyOptions {
  * removed on every path.
  */
 export function createConformedCopy(options: ConformedCopyOptions) {
-  return async function copyConformed(input: {
-    sourceUrl: string;
-    key: string;
-    fps?: number;
-    width?: number;
-    height?: number;
-    signal?: AbortSignal;
-  }): Promise<StoredVideo> {
+  return async function copyConformed(input: ConformedCopyInput): Promise<StoredVideo> {
     const workDirectory = await mkdtemp(
       path.join(options.temporaryDirectory ?? tmpdir(), "video-gen-conform-"),
     );
