@@ -13,7 +13,7 @@
  */
 import { execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -53,6 +53,27 @@ async function runChild(input: CaseInput): Promise<CaseResult> {
 }
 
 const mib = (bytes: number) => (bytes / MiB).toFixed(0);
+
+/** The pid of the s3rver child this process started, from /proc (Linux); undefined elsewhere. */
+async function findS3rverPid(): Promise<number | undefined> {
+  const entries = await readdir("/proc").catch(() => [] as string[]);
+  for (const entry of entries.filter((name) => /^\d+$/.test(name))) {
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (parent !== process.pid) continue;
+    const commandLine = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (commandLine.includes("S3rver")) return Number(entry);
+  }
+  return undefined;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
+async function processCpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 interface Summary {
   /** Best throughput over the runs, MiB/s. */
@@ -114,6 +135,9 @@ async function main(): Promise<void> {
   const results = new Map<string, CaseResult[]>();
   const loads: number[] = [];
   const started = new Date();
+  const s3rverPid = s3rver ? await findS3rverPid() : undefined;
+  /** CPU seconds per case outside the child: this process (the HTTP server) and s3rver, warm-up included. */
+  const outsideCpu = new Map<string, { server: number; s3: number }[]>();
   try {
     for (const sizeMiB of new Set([WARM_UP_MIB, ...sizesMiB])) {
       const bytes = sizeMiB * MiB;
@@ -127,6 +151,8 @@ async function main(): Promise<void> {
       for (const sizeMiB of sizesMiB) {
         for (const mode of MODES) {
           loads.push(loadavg()[0] ?? 0);
+          const serverCpuBefore = process.cpuUsage();
+          const s3CpuBefore = await processCpuSeconds(s3rverPid);
           const result = await runChild({
             mode,
             bytes: sizeMiB * MiB,
@@ -143,12 +169,19 @@ async function main(): Promise<void> {
             partSizeBytes,
             queueSize,
           });
+          const serverCpu = process.cpuUsage(serverCpuBefore);
+          const cpu = {
+            server: (serverCpu.user + serverCpu.system) / 1e6,
+            s3: (await processCpuSeconds(s3rverPid)) - s3CpuBefore,
+          };
           const key = `${sizeMiB}/${mode}`;
           results.set(key, [...(results.get(key) ?? []), result]);
+          outsideCpu.set(key, [...(outsideCpu.get(key) ?? []), cpu]);
           console.log(
             `run ${run} ${sizeMiB} MiB ${mode}: ${(sizeMiB / result.seconds).toFixed(1)} MiB/s ` +
               `(cold ${WARM_UP_MIB} MiB: ${(WARM_UP_MIB / result.coldSeconds).toFixed(1)}), ` +
-              `idle ${mib(result.idleRssBytes)} MiB, peak ${mib(result.peakRssBytes)} MiB, cpu ${result.cpuSeconds.toFixed(2)} s, load ${loads.at(-1)?.toFixed(1)}`,
+              `idle ${mib(result.idleRssBytes)} MiB, peak ${mib(result.peakRssBytes)} MiB, cpu ${result.cpuSeconds.toFixed(2)} s ` +
+              `(HTTP server ${cpu.server.toFixed(2)} s, s3rver ${cpu.s3.toFixed(2)} s), load ${loads.at(-1)?.toFixed(1)}`,
           );
         }
       }

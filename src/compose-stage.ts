@@ -129,6 +129,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
           (await fetchBytes(fetcher, url, { maxBytes, signal, subject: { field: "reference_image" } })).bytes,
         readS3Object,
         localFiles,
+        ffmpegPath: ffmpeg.ffmpeg,
         signal: resolveOptions?.signal,
       }),
     cropImage: cropToAspect,

@@ -44,11 +44,16 @@ const characterCount = (text: string) => [...text].length;
  * Text the provider must never see: control characters (PostgreSQL cannot even store NUL), bidirectional overrides
  * and isolates (they reorder what a person reads), and unpaired surrogates (not valid Unicode).
  */
-const UNSAFE_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDFFF]/u;
+const UNSAFE_TEXT =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point of this pattern.
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDFFF]/u;
 const safeText = (field: string) =>
   [
     (text: string) => !UNSAFE_TEXT.test(text),
-    { error: () => `${field} must not contain control characters, bidirectional overrides or unpaired surrogates` },
+    {
+      error: () =>
+        `${field} must not contain control characters, bidirectional overrides or unpaired surrogates`,
+    },
   ] as const;
 
 /** Builds a zod error callback whose message reads `<field> must <rule>; got <value>`. */
@@ -89,7 +94,11 @@ const correlationSchema = z
     const json = JSON.stringify(context.value);
     // PostgreSQL's jsonb cannot hold NUL; refuse it here rather than fail the record later.
     if (json.includes("\\u0000")) {
-      context.issues.push({ code: "custom", input: context.value, message: "correlation must not contain NUL characters" });
+      context.issues.push({
+        code: "custom",
+        input: context.value,
+        message: "correlation must not contain NUL characters",
+      });
     }
     const bytes = Buffer.byteLength(json);
     if (bytes > CORRELATION_MAX_BYTES) {
@@ -209,10 +218,14 @@ export const videoGenerateRequestSchema = z.strictObject(
     /** Small JSON object passed untouched to the completion events (pipeline run, shot, ...). At most 4 KiB. */
     correlation: correlationSchema.optional(),
     /** Result cache mode. Default `use`. */
-    cache: z.enum(cacheModeSchema.options, { error: rule("cache", 'be "use", "refresh" or "bypass"') }).optional(),
+    cache: z
+      .enum(cacheModeSchema.options, { error: rule("cache", 'be "use", "refresh" or "bypass"') })
+      .optional(),
     /** Policy for fps, size and motion_strength. Default from configuration (`warn`). */
     unsupported: z
-      .enum(unsupportedPolicySchema.options, { error: rule("unsupported", 'be "warn", "strict" or "conform"') })
+      .enum(unsupportedPolicySchema.options, {
+        error: rule("unsupported", 'be "warn", "strict" or "conform"'),
+      })
       .optional(),
   },
   {

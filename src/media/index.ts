@@ -1,10 +1,4 @@
-export {
-  type BmpHeader,
-  type BmpPixels,
-  decodeBmp,
-  looksLikeBmp,
-  readBmpHeader,
-} from "./bmp-image.ts";
+export { type BmpHeader, looksLikeBmp, readBmpHeader } from "./bmp-header.ts";
 export {
   CONFORM_X264,
   type ConformVideoOptions,

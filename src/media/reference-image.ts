@@ -10,7 +10,8 @@ import { InputError } from "../errors/input-error.ts";
 import { StorageError } from "../errors/storage-error.ts";
 import { isVideoGenerationError } from "../errors/video-generation-error.ts";
 import { redactUrl } from "../net/redact.ts";
-import { decodeBmp, looksLikeBmp, readBmpHeader } from "./bmp-image.ts";
+import { type BmpHeader, looksLikeBmp, readBmpHeader } from "./bmp-header.ts";
+import { FfmpegFailure, runFfmpeg } from "./run-ffmpeg.ts";
 
 /** Formats of the bytes the stage submits. BMP is accepted but converted to PNG (see `resolveReferenceImage`). */
 export type ReferenceImageFormat = "jpeg" | "png" | "webp";
@@ -51,6 +52,8 @@ export interface ResolveReferenceImageOptions {
   localFiles: LocalFileAccess;
   /** Largest accepted image in bytes. Default 20 MiB (the API's limit). */
   maxBytes?: number;
+  /** The ffmpeg binary, which converts BMP to PNG (sharp has no BMP reader). Absent: BMP images are refused. */
+  ffmpegPath?: string;
   signal?: AbortSignal;
 }
 
@@ -81,13 +84,15 @@ interface SourceBytes {
 
 /**
  * Reads a reference image from any accepted form and checks it against the API's rules: at most 20 MiB; JPEG, PNG,
- * BMP or WEBP by content (magic bytes, confirmed by sharp; never by extension or Content-Type); each side 240..8000
- * pixels, checked on the declared size before any pixel is decoded; fully decodable (truncated files are refused).
+ * BMP or WEBP by content (magic bytes, confirmed by the decoder; never by extension or Content-Type); each side
+ * 240..8000 pixels, checked on the declared size before any pixel is decoded; fully decodable (truncated files are
+ * refused).
  *
  * Normalizations, each reported as a warning: a PNG with an alpha channel is flattened onto white (the API takes
  * "PNG (no alpha channel)", and a transparent area would otherwise be rendered as whatever the decoder leaves there);
  * an EXIF orientation other than "normal" is applied to the pixels (servers decoding without EXIF would see the
- * image sideways); a BMP is converted to PNG losslessly (sharp cannot read BMP, and PNG is smaller to upload).
+ * image sideways); a BMP is converted to PNG losslessly by ffmpeg (sharp cannot read BMP, and PNG is smaller to
+ * upload), its alpha, if any, flattened onto white.
  *
  * Every refusal is an `InputError` for `reference_image` naming the rule and the value.
  */
@@ -102,7 +107,7 @@ export async function resolveReferenceImage(
       `must be at most ${formatBytes(maxBytes)}; ${read.label} has ${formatBytes(read.bytes.byteLength)}`,
     );
   }
-  const image = await inspect(read.bytes, read.label);
+  const image = await inspect(read.bytes, read.label, options);
   if (image.bytes.byteLength > maxBytes) {
     throw refuse(
       `must be at most ${formatBytes(maxBytes)}; ${read.label} is ${formatBytes(image.bytes.byteLength)} after normalization`,
@@ -325,11 +330,15 @@ function checkSides(width: number, height: number, label: string): void {
 
 const decodeOptions = { failOn: "error", limitInputPixels: REFERENCE_IMAGE_MAX_PIXELS } as const;
 
-async function inspect(bytes: Buffer, label: string): Promise<InspectedImage> {
+async function inspect(
+  bytes: Buffer,
+  label: string,
+  options: ResolveReferenceImageOptions,
+): Promise<InspectedImage> {
   const format = sniff(bytes);
   if (!format)
     throw refuse(`must be a JPEG, PNG, BMP or WEBP image; ${label} is none of these (checked by content)`);
-  if (format === "bmp") return inspectBmp(bytes, label);
+  if (format === "bmp") return inspectBmp(bytes, label, options);
 
   // Header only, with no pixel limit, so that an oversized declaration is refused by our rule before any decoding.
   const metadata = await sharp(bytes, { limitInputPixels: false })
@@ -387,20 +396,45 @@ async function inspect(bytes: Buffer, label: string): Promise<InspectedImage> {
   }
 }
 
-async function inspectBmp(bytes: Buffer, label: string): Promise<InspectedImage> {
-  let pixels: ReturnType<typeof decodeBmp>;
+/** One BMP in on stdin, one PNG out on stdout; the same arguments work with ffmpeg 4 (2018) and 5. */
+const BMP_TO_PNG = "-v error -f bmp_pipe -i pipe:0 -frames:v 1 -f image2pipe -c:v png pipe:1".split(" ");
+
+async function inspectBmp(
+  bytes: Buffer,
+  label: string,
+  { ffmpegPath, signal }: ResolveReferenceImageOptions,
+): Promise<InspectedImage> {
+  // The declared size is checked before ffmpeg sees a byte: the 240..8000 rule is also the decompression-bomb cap.
+  let header: BmpHeader;
   try {
-    const header = readBmpHeader(bytes);
-    checkSides(header.width, header.height, label);
-    pixels = decodeBmp(bytes);
+    header = readBmpHeader(bytes);
   } catch (error) {
-    if (error instanceof InputError) throw error;
     throw refuse(`${label} is not a usable BMP image: ${(error as Error).message}`);
   }
-  const { data, width, height } = pixels;
-  const png = await sharp(data, { raw: { width, height, channels: 3 } })
-    .png()
-    .toBuffer();
+  checkSides(header.width, header.height, label);
+  if (!ffmpegPath) {
+    throw refuse(
+      `${label} is a BMP image, and BMP needs ffmpeg (to convert it to PNG), which is not available here: send a JPEG, PNG or WEBP image instead`,
+    );
+  }
+  let png: Buffer;
+  try {
+    png = await runFfmpeg(BMP_TO_PNG, { ffmpegPath, signal, input: bytes, captureOutput: true });
+  } catch (error) {
+    // An abort is the caller's, and a binary that does not start is no fault of the image: neither is refused.
+    if (!(error instanceof FfmpegFailure) || error.aborted || error.exitCode === null) throw error;
+    const reason = error.stderrTail.split("\n").at(-1) || `ffmpeg exited with code ${error.exitCode}`;
+    throw refuse(`${label} cannot be decoded: the BMP data is truncated or corrupt (${reason})`);
+  }
+  const metadata = await sharp(png, decodeOptions)
+    .metadata()
+    .catch(() => undefined);
+  if (metadata?.width !== header.width || metadata.height !== header.height) {
+    throw refuse(
+      `${label} cannot be decoded: the BMP data does not match its ${header.width}x${header.height} header`,
+    );
+  }
+
   const warnings: GenerationWarning[] = [
     {
       field: FIELD,
@@ -410,13 +444,26 @@ async function inspectBmp(bytes: Buffer, label: string): Promise<InspectedImage>
         "BMP is converted to PNG losslessly (same pixels, smaller upload), so sha256 is that of the PNG",
     },
   ];
-  if (pixels.flattenedAlpha) {
-    warnings.push({
-      field: FIELD,
-      requested: "bmp with alpha channel",
-      applied: "png without alpha channel",
-      reason: "transparent pixels were flattened onto white",
-    });
+  // ffmpeg keeps an alpha channel (32-bit BMPs, and palettes, which it writes with a transparency chunk): the API
+  // takes PNG without one. Fully opaque alpha is dropped silently; anything else is flattened onto white and reported.
+  if (metadata.hasAlpha) {
+    const { isOpaque } = await sharp(png, decodeOptions).stats();
+    png = await sharp(png, decodeOptions).flatten({ background: "#ffffff" }).png().toBuffer();
+    if (!isOpaque) {
+      warnings.push({
+        field: FIELD,
+        requested: "bmp with alpha channel",
+        applied: "png without alpha channel",
+        reason: "transparent pixels were flattened onto white",
+      });
+    }
   }
-  return { bytes: png, format: "png", width, height, warnings, unchanged: false };
+  return {
+    bytes: png,
+    format: "png",
+    width: header.width,
+    height: header.height,
+    warnings,
+    unchanged: false,
+  };
 }

@@ -38,14 +38,19 @@ export interface RunFfmpegOptions {
   ffmpegPath: string;
   /** Aborting kills ffmpeg with SIGKILL at once: a graceful SIGTERM would let it finish writing a file nobody wants. */
   signal?: AbortSignal;
+  /** Bytes fed to ffmpeg's stdin (read with `-i pipe:0`). Absent: stdin is closed. */
+  input?: Uint8Array;
+  /** Collect what ffmpeg writes to stdout (`pipe:1`) and resolve with it. Default false: stdout is discarded. */
+  captureOutput?: boolean;
 }
 
 /**
- * Runs ffmpeg once with the given arguments (no shell, stdin closed) and resolves when it exits with 0.
+ * Runs ffmpeg once with the given arguments (no shell; stdin closed unless `input` is given) and resolves when it
+ * exits with 0, with its stdout when `captureOutput` is set (an empty Buffer otherwise).
  * Rejects with `FfmpegFailure` carrying the stderr tail otherwise.
  */
-export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions): Promise<void> {
-  const { ffmpegPath, signal } = options;
+export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions): Promise<Buffer> {
+  const { ffmpegPath, signal, input, captureOutput = false } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(
@@ -59,10 +64,19 @@ export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions): P
       );
       return;
     }
-    const child = spawn(ffmpegPath, ["-nostdin", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    // `-nostdin` only turns off ffmpeg's keyboard interaction; `pipe:0` still reads the input.
+    const child = spawn(ffmpegPath, ["-nostdin", ...args], {
+      stdio: [input ? "pipe" : "ignore", captureOutput ? "pipe" : "ignore", "pipe"],
+    });
+    const output: Buffer[] = [];
+    child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
+    // ffmpeg may stop reading early (bad data): the broken pipe is reported by its exit code, not by this stream.
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(input);
     let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
+    // Always piped (see `stdio`); the conditional stdio above only widens the stream types to nullable.
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES);
     });
     const onAbort = () => child.kill("SIGKILL");
@@ -93,7 +107,7 @@ export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions): P
       if (child.pid === undefined) return;
       if (exitCode === 0) {
         signal?.removeEventListener("abort", onAbort);
-        resolve();
+        resolve(Buffer.concat(output));
       } else if (signal?.aborted) {
         fail("was killed because the operation was aborted", exitCode, exitSignal, signal.reason);
       } else {

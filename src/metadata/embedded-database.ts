@@ -42,7 +42,12 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Pr
       update: LOCK_UPDATE_MS,
       // A lock left by a killed process goes stale after LOCK_STALE_MS: wait that long before calling it taken, so
       // rerunning a command right after killing it works.
-      retries: { retries: Math.ceil((LOCK_STALE_MS + 2_000) / 1_000), minTimeout: 1_000, maxTimeout: 1_000, factor: 1 },
+      retries: {
+        retries: Math.ceil((LOCK_STALE_MS + 2_000) / 1_000),
+        minTimeout: 1_000,
+        maxTimeout: 1_000,
+        factor: 1,
+      },
       // Another process took the directory over (this one stalled past the stale time): stop writing to it at once.
       onCompromised: () => void db?.close().catch(() => {}),
     });

@@ -1,13 +1,24 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { composeStage } from "../../src/compose-stage.ts";
 import { loadConfig } from "../../src/config.ts";
 import { startSandbox } from "../../src/providers/sandbox/index.ts";
+import { renderArguments } from "../../src/providers/sandbox/sandbox-render.ts";
+import { renderKey } from "../../src/providers/sandbox/sandbox-render-reuse.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
 import type { RunnerClock } from "../../src/runner/runner-clock.ts";
 import { type ReliabilityTally, tallyRuns } from "./reliability-checks.ts";
+import { createLoadTimeline, type LoadTimeBreakdown } from "./reliability-load-timeline.ts";
+
+/**
+ * Clip lengths the requests cycle through. Prompts and seeds differ per request (each is a distinct provider task);
+ * with one reference image, two lengths and three camera drifts (seed mod 3), the sandbox renders six distinct clips
+ * and reuses them (its render reuse), so its ffmpeg does not compete with the stage for the machine's cores.
+ */
+const LOAD_DURATIONS = [2, 5] as const;
 
 /** The documented typical render time of wan2.6-i2v-flash (third-party estimate, dashscope.md §5), in seconds. */
 export const DOCUMENTED_RENDER_RANGE_S = { min: 45, max: 180 } as const;
@@ -30,6 +41,8 @@ export interface LoadOptions {
   databaseUrl: string;
   /** Seed of the render-time draw (deterministic figures). Default 1. */
   seed?: number;
+  /** The sandbox's render reuse (`reuseRenders`). Default true. */
+  reuseRenders?: boolean;
 }
 
 export interface LoadResult {
@@ -56,6 +69,12 @@ export interface LoadResult {
   peakRssBytes: number;
   timeScale: number;
   renderRangeMs: { min: number; max: number };
+  /** Distinct render inputs among the tasks (the sandbox's render-reuse key): at most this many ffmpeg runs. */
+  distinctRenderInputs: number;
+  /** Status queries the sandbox answered. */
+  statusQueries: number;
+  /** Where the makespan went. */
+  breakdown: LoadTimeBreakdown;
 }
 
 /** A small deterministic generator (mulberry32), so every run draws the same render times. */
@@ -109,24 +128,32 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     min: (DOCUMENTED_RENDER_RANGE_S.min * 1000) / timeScale,
     max: (DOCUMENTED_RENDER_RANGE_S.max * 1000) / timeScale,
   };
-  const prompts = Array.from(
-    { length: distinct },
-    (_, index) => `load request ${index}: a harbour at dawn, gulls`,
-  );
+  // Distinct requests differ in prompt and seed; durations cycle through a few values (see LOAD_DURATIONS).
+  const specs = Array.from({ length: distinct }, (_, index) => ({
+    prompt: `load request ${index}: a harbour at dawn, gulls`,
+    duration: LOAD_DURATIONS[index % LOAD_DURATIONS.length]!,
+    seed: 1000 + index,
+  }));
   const renderByPrompt = new Map(
-    prompts.map((prompt) => [prompt, renderRangeMs.min + random() * (renderRangeMs.max - renderRangeMs.min)]),
+    specs.map((spec) => [
+      spec.prompt,
+      renderRangeMs.min + random() * (renderRangeMs.max - renderRangeMs.min),
+    ]),
   );
+  const drawnRenderMs = (task: { prompt: string | null }) =>
+    renderByPrompt.get(task.prompt ?? "") ?? renderRangeMs.max;
   // The first `distinct` requests are all different; the rest repeat randomly chosen ones.
-  const requestPrompts = [
-    ...prompts,
-    ...Array.from({ length: options.requests - distinct }, () => prompts[Math.floor(random() * distinct)]!),
+  const requestSpecs = [
+    ...specs,
+    ...Array.from({ length: options.requests - distinct }, () => specs[Math.floor(random() * distinct)]!),
   ];
 
   const sandbox = await startSandbox({
     apiKey: "sk-sandbox-load",
     concurrencyLimit: options.concurrencyLimit ?? 5,
     submitsPerSecond,
-    timings: { pendingMs, renderMs: (task) => renderByPrompt.get(task.prompt ?? "") ?? renderRangeMs.max },
+    timings: { pendingMs, renderMs: drawnRenderMs },
+    reuseRenders: options.reuseRenders ?? true,
   });
   const outputDir = await mkdtemp(path.join(tmpdir(), "video-gen-load-"));
   const config = loadConfig({
@@ -146,23 +173,28 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const sampler = setInterval(() => {
     peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
   }, 100);
+  const timeline = createLoadTimeline();
   try {
-    const startedAt = performance.now();
+    const startedAt = Date.now();
     const outcomes: GenerationOutcome[] = await Promise.all(
-      requestPrompts.map((prompt, index) =>
-        generateInProcess(
-          { prompt, reference_image: SAMPLE_IMAGE, duration: 2, generation_id: `load-${index}` },
+      requestSpecs.map((spec, index) => {
+        const generationId = `load-${index}`;
+        const recordStep = timeline.listener(generationId);
+        return generateInProcess(
+          { ...spec, reference_image: SAMPLE_IMAGE, generation_id: generationId },
           runtime.dependencies,
           {
             clock,
             onStep: (event) => {
+              recordStep(event);
               if (event.kind === "step-retrying" && event.id === "submit") submitRetries += 1;
             },
           },
-        ),
-      ),
+        );
+      }),
     );
-    const makespanMs = performance.now() - startedAt;
+    const endedAt = Date.now();
+    const makespanMs = endedAt - startedAt;
     const tally = await tallyRuns({
       outcomes,
       sandbox,
@@ -176,6 +208,33 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       sandbox.tasks().reduce((sum, task) => sum + ((task.endTime ?? task.submitTime) - task.submitTime), 0) /
       budget;
     const stats = sandbox.stats();
+    const submittedTask = new Map(
+      outcomes.flatMap((outcome) =>
+        outcome.status === "succeeded"
+          ? [[outcome.response.generation_id, outcome.response.task_id] as const]
+          : [],
+      ),
+    );
+    const imageSha256 = createHash("sha256")
+      .update(await readFile(SAMPLE_IMAGE))
+      .digest("hex");
+    const renderInputs = new Set(
+      sandbox.tasks().map((task) =>
+        renderKey(
+          imageSha256,
+          {
+            inputPath: "",
+            outputPath: "",
+            width: task.output.width,
+            height: task.output.height,
+            durationSeconds: task.duration,
+            audio: task.audio,
+            seed: task.seed,
+          },
+          renderArguments,
+        ),
+      ),
+    );
     return {
       requests: options.requests,
       distinctRequests: distinct,
@@ -196,6 +255,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       peakRssBytes: Math.max(peakRssBytes, process.memoryUsage().rss),
       timeScale,
       renderRangeMs,
+      distinctRenderInputs: renderInputs.size,
+      statusQueries: stats.statusQueries,
+      breakdown: timeline.breakdown({
+        startedAt,
+        endedAt,
+        budget,
+        configuredPendingMs: pendingMs,
+        tasks: sandbox.tasks(),
+        // A duplicate answers with its owner's task id but ran no slot step, so it adds no slot hold.
+        taskOf: (generationId) => submittedTask.get(generationId),
+        drawnRenderMs,
+        timeScale,
+      }),
     };
   } finally {
     clearInterval(sampler);

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket, connect } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 /** A TCP forwarder on 127.0.0.1 that can be taken down (connections refused, open ones cut) and brought back. */
 export interface TcpProxy {

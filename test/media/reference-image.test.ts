@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { once } from "node:events";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -11,7 +12,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/errors/configuration-error.ts";
 import { InputError } from "../../src/errors/input-error.ts";
 import { StorageError } from "../../src/errors/storage-error.ts";
+import { locateFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { type ResolveReferenceImageOptions, resolveReferenceImage } from "../../src/media/reference-image.ts";
+import { FfmpegFailure } from "../../src/media/run-ffmpeg.ts";
+
+const ffmpegPath = locateFfmpeg().ffmpeg!;
+/** BMP goes through ffmpeg: the system's (CI installs Debian's) and the npm installer's much older static build. */
+const ffmpegBuilds = [
+  ...new Set([
+    ffmpegPath,
+    (createRequire(import.meta.url)("@ffmpeg-installer/ffmpeg") as { path: string }).path,
+  ]),
+];
 
 const solid = (width: number, height: number, channels: 3 | 4 = 3) =>
   sharp({
@@ -39,6 +51,33 @@ function makeBmp24(width: number, height: number): Buffer {
     const row = 54 + (height - 1 - y) * rowBytes;
     for (let x = 0; x < width; x++) file.set([128, y % 256, x % 256], row + x * 3);
   }
+  return file;
+}
+
+/**
+ * A bottom-up 32-bit BMP of one colour (r, g, b, alpha). With `alphaMask` it has a v4 header declaring bit fields and
+ * an alpha mask; without, it is a plain 40-byte header whose fourth byte is formally unused.
+ */
+function makeBmp32(width: number, height: number, [r, g, b, alpha]: number[], alphaMask: boolean): Buffer {
+  const headerSize = alphaMask ? 108 : 40;
+  const offset = 14 + headerSize;
+  const file = Buffer.alloc(offset + width * 4 * height);
+  file.write("BM", 0, "latin1");
+  file.writeUInt32LE(file.length, 2);
+  file.writeUInt32LE(offset, 10);
+  file.writeUInt32LE(headerSize, 14);
+  file.writeInt32LE(width, 18);
+  file.writeInt32LE(height, 22);
+  file.writeUInt16LE(1, 26);
+  file.writeUInt16LE(32, 28);
+  if (alphaMask) {
+    file.writeUInt32LE(3, 30); // BI_BITFIELDS
+    for (const [index, mask] of [0x00ff0000, 0x0000ff00, 0x000000ff, 0xff000000].entries()) {
+      file.writeUInt32LE(mask, 54 + 4 * index);
+    }
+    file.write("BGRs", 70, "latin1");
+  }
+  for (let pixel = 0; pixel < width * height; pixel++) file.set([b!, g!, r!, alpha!], offset + pixel * 4);
   return file;
 }
 
@@ -85,6 +124,7 @@ const fetchBytes: ResolveReferenceImageOptions["fetchBytes"] = async (url, maxBy
 const options = (overrides: Partial<ResolveReferenceImageOptions> = {}): ResolveReferenceImageOptions => ({
   fetchBytes,
   localFiles: { mode: "any" },
+  ffmpegPath,
   ...overrides,
 });
 
@@ -191,20 +231,61 @@ describe("resolveReferenceImage accepts", () => {
     });
   });
 
-  it("BMP (24-bit and 8-bit palette), converted to PNG with the same pixels", async () => {
-    const bmp = makeBmp24(300, 250);
-    const image = await resolveReferenceImage(bmp, options());
-    expect(image).toMatchObject({ format: "png", contentType: "image/png", width: 300, height: 250 });
-    expect(image.warnings.map((warning) => warning.applied)).toEqual(["png"]);
-    const { data } = await sharp(image.bytes).raw().toBuffer({ resolveWithObject: true });
-    const pixel = (x: number, y: number) => [...data.subarray((y * 300 + x) * 3, (y * 300 + x) * 3 + 3)];
-    expect(pixel(0, 0)).toEqual([0, 0, 128]);
-    expect(pixel(299, 249)).toEqual([299 % 256, 249, 128]);
+  describe.each(ffmpegBuilds)("BMP through %s", (build) => {
+    const withBuild = () => options({ ffmpegPath: build });
+    const rawPixels = async (bytes: Uint8Array) => {
+      const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+      expect(info.channels).toBe(3);
+      return (x: number, y: number) => [
+        ...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3),
+      ];
+    };
 
-    const striped = await resolveReferenceImage(makeBmp8(260, 240), options());
-    const stripes = await sharp(striped.bytes).raw().toBuffer();
-    expect([...stripes.subarray(0, 3)]).toEqual([0, 0, 255]);
-    expect([...stripes.subarray(30, 33)]).toEqual([255, 0, 0]);
+    it("24-bit and 8-bit palette, converted to PNG without alpha and with the same pixels", async () => {
+      const image = await resolveReferenceImage(makeBmp24(300, 250), withBuild());
+      expect(image).toMatchObject({ format: "png", contentType: "image/png", width: 300, height: 250 });
+      expect(image.warnings.map((warning) => warning.applied)).toEqual(["png"]);
+      expect(image.sha256).toBe(sha256(image.bytes));
+      expect((await sharp(image.bytes).metadata()).format).toBe("png");
+      const pixel = await rawPixels(image.bytes);
+      expect(pixel(0, 0)).toEqual([0, 0, 128]);
+      expect(pixel(299, 249)).toEqual([299 % 256, 249, 128]);
+
+      // ffmpeg writes a palette PNG with a transparency chunk: opaque, so dropped without a warning.
+      const striped = await resolveReferenceImage(makeBmp8(260, 240), withBuild());
+      expect(striped.warnings.map((warning) => warning.applied)).toEqual(["png"]);
+      expect((await sharp(striped.bytes).metadata()).hasAlpha).toBe(false);
+      const stripe = await rawPixels(striped.bytes);
+      expect(stripe(0, 0)).toEqual([0, 0, 255]);
+      expect(stripe(10, 239)).toEqual([255, 0, 0]);
+    });
+
+    it("32-bit: an unused fourth byte is no alpha; a real alpha channel is flattened onto white", async () => {
+      const plain = await resolveReferenceImage(makeBmp32(260, 240, [30, 20, 10, 0], false), withBuild());
+      expect(plain.warnings.map((warning) => warning.applied)).toEqual(["png"]);
+      expect((await rawPixels(plain.bytes))(5, 5)).toEqual([30, 20, 10]);
+
+      const opaque = await resolveReferenceImage(makeBmp32(260, 240, [200, 40, 40, 255], true), withBuild());
+      expect(opaque.warnings.map((warning) => warning.applied)).toEqual(["png"]);
+      expect((await rawPixels(opaque.bytes))(5, 5)).toEqual([200, 40, 40]);
+
+      const half = await resolveReferenceImage(makeBmp32(260, 240, [200, 40, 40, 128], true), withBuild());
+      expect(half.warnings.map((warning) => warning.requested)).toEqual(["bmp", "bmp with alpha channel"]);
+      expect((await sharp(half.bytes).metadata()).hasAlpha).toBe(false);
+      // 128/255 of (200, 40, 40) over white, to within a rounding step.
+      const expected = [200, 40, 40].map((value) => value * (128 / 255) + 255 * (127 / 255));
+      for (const [index, value] of (await rawPixels(half.bytes))(5, 5).entries()) {
+        expect(Math.abs(value - expected[index]!)).toBeLessThanOrEqual(1);
+      }
+    });
+
+    it("a truncated BMP is refused as truncated, not padded", async () => {
+      const bmp = makeBmp24(300, 300);
+      const truncated = bmp.subarray(0, Math.floor(bmp.length * 0.6));
+      expect((await refusal(resolveReferenceImage(truncated, withBuild()))).message).toMatch(
+        /cannot be decoded: the BMP data is truncated or corrupt/,
+      );
+    });
   });
 
   it("a PNG with alpha, flattened onto white with a warning and no publicUrl", async () => {
@@ -260,7 +341,38 @@ describe("resolveReferenceImage refuses", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     const bmpBomb = makeBmp24(300, 300);
     bmpBomb.writeInt32LE(60_000, 18);
-    expect((await refusal(resolveReferenceImage(bmpBomb, options()))).message).toMatch(/60000x300/);
+    // Refused on the header alone: ffmpeg, which would otherwise fail to start here, is never run.
+    const noFfmpeg = options({ ffmpegPath: path.join(directory, "no-such-ffmpeg") });
+    expect((await refusal(resolveReferenceImage(bmpBomb, noFfmpeg))).message).toMatch(/60000x300/);
+  });
+
+  it("BMP when no ffmpeg is configured, saying BMP needs ffmpeg", async () => {
+    const error = await refusal(
+      resolveReferenceImage(makeBmp24(300, 250), options({ ffmpegPath: undefined })),
+    );
+    expect(error.message).toMatch(/BMP needs ffmpeg/);
+    // Other formats do not need it.
+    expect((await resolveReferenceImage(jpeg, options({ ffmpegPath: undefined }))).format).toBe("jpeg");
+  });
+
+  it("BMP with an impossible bit depth or header, before decoding", async () => {
+    const sevenBits = makeBmp24(300, 250);
+    sevenBits.writeUInt16LE(7, 28);
+    expect((await refusal(resolveReferenceImage(sevenBits, options()))).message).toMatch(/7 bits per pixel/);
+    const oddHeader = makeBmp24(300, 250);
+    oddHeader.writeUInt32LE(20, 14);
+    expect((await refusal(resolveReferenceImage(oddHeader, options()))).message).toMatch(
+      /unknown BMP header of 20 bytes/,
+    );
+  });
+
+  it("nothing when aborted: the abort is passed on, not turned into a refusal", async () => {
+    const error = await resolveReferenceImage(
+      makeBmp24(300, 250),
+      options({ signal: AbortSignal.abort() }),
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FfmpegFailure);
+    expect((error as FfmpegFailure).aborted).toBe(true);
   });
 
   it("more bytes than the limit, from every source", async () => {
