@@ -59,7 +59,7 @@ export interface CaseResult {
   idleRssBytes: number;
   /** Highest RSS seen during the timed work (sampled every 50 ms, and at both ends), in bytes. */
   peakRssBytes: number;
-  /** CPU time (user + system) this process spent on the timed work, in seconds. */
+  /** CPU time (user + system) this process spent on both passes, in seconds. */
   cpuSeconds: number;
 }
 
@@ -114,10 +114,10 @@ export async function runCase(input: CaseInput): Promise<void> {
   }, 50);
   // The warm-up pass compiles the code paths and opens the keep-alive connections, as in a worker that has copied
   // before; its time is reported as the cold figure. Peak RSS covers both passes.
+  const cpuBefore = process.cpuUsage();
   const coldStarted = performance.now();
   await pass(input.warmUp);
   const coldSeconds = (performance.now() - coldStarted) / 1000;
-  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await pass({ url: input.url, file: input.file, bytes: input.bytes });
   const seconds = (performance.now() - started) / 1000;

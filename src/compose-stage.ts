@@ -144,9 +144,9 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       deadlineMs: config.deadlineSeconds * 1000 || DEFAULT_DEADLINE_MS,
       renderEstimateSeconds: config.renderEstimateSeconds,
       maxStatusChecks: DEFAULT_MAX_CHECKS,
-      // Step budget (Inngest allows 1,000 per run; each attempt, check or poll is a sleep plus a step): 120 slot
-      // attempts (about an hour of waiting at the 30 s cap) + 200 duplicate checks + 100 status checks stay below it.
-      maxSlotAttempts: 120,
+      // Step budget (Inngest allows 1,000 per run; each attempt, check or poll is a sleep plus a step): at most
+      // ~225 slot attempts (a 6 h queue timeout at the 30 s / 120 s backoff) + 200 duplicate checks + 100 status checks.
+      queueTimeoutMs: config.queueTimeoutSeconds * 1000,
       maxDuplicateChecks: 200,
       maxClaimRounds: 3,
       prices: config.prices,

@@ -52,6 +52,8 @@ export interface StageConfig {
   deadlineSeconds: number;
   /** VIDEO_GEN_BUDGET: provider tasks in flight at once across all processes. Default 5 (the model's documented limit). */
   budget: number;
+  /** VIDEO_GEN_QUEUE_TIMEOUT_S: longest wait for a budget slot before the run fails. Default 10800 (3 h), at most 6 h. */
+  queueTimeoutSeconds: number;
   /** VIDEO_GEN_UNSUPPORTED_POLICY: policy for fps/size/motion_strength when a request names none. Default `warn`. */
   defaultPolicy: UnsupportedPolicy;
   /** VIDEO_GEN_MAX_VIDEO_BYTES: largest result accepted. Default 2 GiB. */
@@ -123,6 +125,12 @@ const environmentSchema = z.object({
     })
     .default(1800),
   VIDEO_GEN_BUDGET: positiveInteger("VIDEO_GEN_BUDGET").default(5),
+  VIDEO_GEN_QUEUE_TIMEOUT_S: positiveInteger("VIDEO_GEN_QUEUE_TIMEOUT_S")
+    .max(21_600, {
+      error:
+        "VIDEO_GEN_QUEUE_TIMEOUT_S must be at most 21600 (6 h): longer waits would exceed Inngest's 1,000 steps per run",
+    })
+    .default(10_800),
   VIDEO_GEN_UNSUPPORTED_POLICY: unsupportedPolicySchema.default("warn"),
   VIDEO_GEN_MAX_VIDEO_BYTES: positiveInteger("VIDEO_GEN_MAX_VIDEO_BYTES").default(2 * 1024 ** 3),
   VIDEO_GEN_PRICES: z.string().optional(),
@@ -221,6 +229,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
     renderEstimateSeconds: env.VIDEO_GEN_RENDER_ESTIMATE_S,
     deadlineSeconds: env.VIDEO_GEN_DEADLINE_S,
     budget: env.VIDEO_GEN_BUDGET,
+    queueTimeoutSeconds: env.VIDEO_GEN_QUEUE_TIMEOUT_S,
     defaultPolicy: env.VIDEO_GEN_UNSUPPORTED_POLICY,
     maxVideoBytes: env.VIDEO_GEN_MAX_VIDEO_BYTES,
     prices,

@@ -76,6 +76,11 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
       ["VIDEO_GEN_DEADLINE_S", "1800", "after this, a PENDING task is canceled and the run fails"],
       ["VIDEO_GEN_BUDGET", "5", "provider tasks in flight at once across all processes"],
       [
+        "VIDEO_GEN_QUEUE_TIMEOUT_S",
+        "10800",
+        "longest wait for a budget slot before budget_exhausted (at most 21600)",
+      ],
+      [
         "VIDEO_GEN_UNSUPPORTED_POLICY",
         "warn",
         "policy for fps/size/motion_strength when a request names none: warn|strict|conform",
@@ -121,6 +126,7 @@ const RUN = [
   "VIDEO_GEN_RENDER_ESTIMATE_S",
   "VIDEO_GEN_DEADLINE_S",
   "VIDEO_GEN_BUDGET",
+  "VIDEO_GEN_QUEUE_TIMEOUT_S",
   "VIDEO_GEN_UNSUPPORTED_POLICY",
   "VIDEO_GEN_MAX_VIDEO_BYTES",
   "VIDEO_GEN_PRICES",

@@ -51,8 +51,8 @@ export interface StageSettings {
   renderEstimateSeconds: number | undefined;
   /** Upper bound of status checks per run (each costs two of Inngest's 1,000 steps). */
   maxStatusChecks: number;
-  /** Upper bound of budget-slot attempts per run. */
-  maxSlotAttempts: number;
+  /** Longest wait for a budget slot before the run fails with `budget_exhausted`, in ms. */
+  queueTimeoutMs: number;
   /** Checks of an identical generation's record (all rounds together), each costing two steps. */
   maxDuplicateChecks: number;
   /** How often to re-claim when the generation this one was attached to ends without a result. */

@@ -306,7 +306,8 @@ export async function runVideoGeneration(
   }
 
   // 5. slot: the account-wide in-flight budget, held in the database across sleeps (Inngest concurrency does not
-  //    count sleeping runs). No free slot: sleep durably and try again.
+  //    count sleeping runs). No free slot: sleep durably and try again, up to the queue timeout.
+  let queuedSince: string | undefined;
   for (let attempt = 0; ; attempt++) {
     const slot = await step.run(
       `slot-${attempt}`,
@@ -316,19 +317,24 @@ export async function runVideoGeneration(
           leaseMs: settings.slotLeaseMs,
         });
         if (!acquired) await progress(generationId, "waiting-for-slot");
-        // Jittered backoff, decided inside the step so a replay sleeps exactly as the first execution did.
+        const checkedAt = dependencies.now();
+        const waitedMs = queuedSince === undefined ? 0 : checkedAt.getTime() - Date.parse(queuedSince);
+        // Jittered backoff, decided inside the step so a replay sleeps exactly as the first execution did: 2 s
+        // growing to 30 s, then 120 s after half an hour in the queue (a long queue has many runs retrying anyway).
+        const capMs = waitedMs < 30 * 60_000 ? 30_000 : 120_000;
         const retryInMs = Math.round(
-          Math.min(30_000, 2_000 * 1.5 ** Math.min(attempt, 10)) * (0.75 + Math.random() * 0.5),
+          Math.min(capMs, 2_000 * 1.5 ** Math.min(attempt, 12)) * (0.75 + Math.random() * 0.5),
         );
-        return { acquired, retryInMs };
+        return { acquired, retryInMs, checkedAt: checkedAt.toISOString(), waitedMs };
       }),
     );
     if (slot.acquired) break;
-    if (attempt + 1 >= settings.maxSlotAttempts) {
+    queuedSince ??= slot.checkedAt;
+    if (slot.waitedMs + slot.retryInMs > settings.queueTimeoutMs) {
       throw fail(
         "timeout",
         "budget_exhausted",
-        `no provider slot became free after ${settings.maxSlotAttempts} attempts (VIDEO_GEN_BUDGET=${settings.budget})`,
+        `no provider slot became free within ${Math.round(slot.waitedMs / 60_000)} min of waiting (VIDEO_GEN_BUDGET=${settings.budget}, VIDEO_GEN_QUEUE_TIMEOUT_S=${Math.round(settings.queueTimeoutMs / 1000)})`,
       );
     }
     await step.sleep(`slot-wait-${attempt}`, slot.retryInMs);

@@ -181,3 +181,33 @@ describe("video-generate: a rerun after a failure", () => {
     expect(harness.sandbox.stats().tasksCreated).toBe(2);
   });
 });
+
+describe("video-generate: the budget queue", () => {
+  it("fails with budget_exhausted once a run has waited the queue timeout for a slot, and frees nothing it did not hold", async () => {
+    harness = await startStageHarness({
+      sandbox: { timings: { pendingMs: 60_000, renderMs: 300 } },
+      settings: { budget: 1, queueTimeoutMs: 20_000 },
+    });
+    const controller = new AbortController();
+    const holder = generateInProcess(sampleRequest({ prompt: "holds the only slot" }), harness.dependencies, {
+      clock: fast,
+      signal: controller.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const waiter = await generateInProcess(
+      sampleRequest({ prompt: "waits for it", generation_id: "queued" }),
+      harness.dependencies,
+      {
+        clock: fast,
+      },
+    );
+    expect(waiter).toMatchObject({
+      status: "failed",
+      error: { code: "budget_exhausted", category: "timeout" },
+    });
+    expect(await harness.dependencies.metadataStore.countSlots()).toBe(1);
+    controller.abort(new Error("done"));
+    expect(await holder).toMatchObject({ status: "canceled" });
+    expect(harness.sandbox.stats().tasksCreated).toBe(1);
+  });
+});
