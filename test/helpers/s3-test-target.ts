@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from "@aws-sdk/client-s3";
 import { inject } from "vitest";
-import type { S3TestServer } from "../setup/s3.global.ts";
 import { createS3Client } from "../../src/storage/s3-client.ts";
+import type { S3TestServer } from "../setup/s3.global.ts";
 
 /** The suite's S3 server (s3rver, or TEST_S3_ENDPOINT) plus a fresh key prefix, so tests never share keys. */
 export interface S3TestTarget extends S3TestServer {

@@ -6,12 +6,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { VideoGenerateResponse } from "../../src/contract/video-generate-response.ts";
 import { cleanUpGeneration } from "../../src/functions/clean-up-generation.ts";
+import type { StageSettings } from "../../src/functions/video-generate-dependencies.ts";
 import {
   runVideoGeneration,
   type StageContext,
   type StageStepTools,
 } from "../../src/functions/video-generate-handler.ts";
-import type { StageSettings } from "../../src/functions/video-generate-dependencies.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
 import type { SandboxOptions } from "../../src/providers/sandbox/index.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
