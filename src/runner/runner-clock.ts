@@ -21,3 +21,14 @@ export const systemClock: RunnerClock = {
       signal?.addEventListener("abort", onAbort, { once: true });
     }),
 };
+
+/**
+ * Real time with sleeps `factor` times shorter: the poll schedule's sleeps pass quickly while everything else (a
+ * provider or sandbox) keeps real time. For tests and benchmarks.
+ */
+export function createScaledClock(factor: number): RunnerClock {
+  return {
+    now: systemClock.now,
+    sleep: (milliseconds, signal) => systemClock.sleep(milliseconds / factor, signal),
+  };
+}

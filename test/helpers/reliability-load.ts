@@ -9,7 +9,7 @@ import { startSandbox } from "../../src/providers/sandbox/index.ts";
 import { renderArguments } from "../../src/providers/sandbox/sandbox-render.ts";
 import { renderKey } from "../../src/providers/sandbox/sandbox-render-reuse.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
-import type { RunnerClock } from "../../src/runner/runner-clock.ts";
+import { createScaledClock } from "../../src/runner/runner-clock.ts";
 import { type ReliabilityTally, tallyRuns } from "./reliability-checks.ts";
 import { createLoadTimeline, type LoadTimeBreakdown } from "./reliability-load-timeline.ts";
 
@@ -89,25 +89,6 @@ function randomSource(seed: number): () => number {
   };
 }
 
-function scaledClock(factor: number): RunnerClock {
-  return {
-    now: () => new Date(),
-    sleep: (milliseconds, signal) =>
-      new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
-        const timer = setTimeout(resolve, milliseconds / factor);
-        signal?.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(timer);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      }),
-  };
-}
-
 const SAMPLE_IMAGE = fileURLToPath(new URL("../../fixtures/sample-reference.jpg", import.meta.url));
 
 /**
@@ -167,7 +148,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // on the scaled clock.
   });
   const runtime = await composeStage(config, { localImages: "any" });
-  const clock = scaledClock(timeScale);
+  const clock = createScaledClock(timeScale);
   let submitRetries = 0;
   let peakRssBytes = process.memoryUsage().rss;
   const sampler = setInterval(() => {

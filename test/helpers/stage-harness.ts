@@ -10,7 +10,7 @@ import type {
   VideoGenerateDependencies,
 } from "../../src/functions/video-generate-dependencies.ts";
 import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
-import type { RunnerClock } from "../../src/runner/runner-clock.ts";
+import { createScaledClock } from "../../src/runner/runner-clock.ts";
 import { createTestDatabase } from "./postgres-cluster.ts";
 
 /** The demo's reference image, shipped in the repository (1280x720 JPEG). */
@@ -76,21 +76,4 @@ export function sampleRequest(overrides: Record<string, unknown> = {}): Record<s
 }
 
 /** Real time divided by `factor`: sleeps of the poll schedule pass quickly while the sandbox keeps real time. */
-export function acceleratedClock(factor: number): RunnerClock {
-  return {
-    now: () => new Date(),
-    sleep: (milliseconds, signal) =>
-      new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
-        const timer = setTimeout(resolve, milliseconds / factor);
-        signal?.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(timer);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      }),
-  };
-}
+export const acceleratedClock = createScaledClock;
