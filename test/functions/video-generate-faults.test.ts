@@ -186,14 +186,19 @@ describe("video-generate: the budget queue", () => {
   it("fails with budget_exhausted once a run has waited the queue timeout for a slot, and frees nothing it did not hold", async () => {
     harness = await startStageHarness({
       sandbox: { timings: { pendingMs: 60_000, renderMs: 300 } },
-      settings: { budget: 1, queueTimeoutMs: 20_000 },
+      // Many status checks allowed, so the holder keeps its slot (PENDING for a minute) until the test ends it.
+      settings: { budget: 1, queueTimeoutMs: 20_000, maxStatusChecks: 10_000 },
     });
     const controller = new AbortController();
     const holder = generateInProcess(sampleRequest({ prompt: "holds the only slot" }), harness.dependencies, {
       clock: fast,
       signal: controller.signal,
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Wait until the holder really holds the only slot.
+    for (let waited = 0; (await harness.dependencies.metadataStore.countSlots()) < 1; waited += 50) {
+      if (waited > 30_000) throw new Error("the holder never acquired the slot");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const waiter = await generateInProcess(
       sampleRequest({ prompt: "waits for it", generation_id: "queued" }),
       harness.dependencies,
