@@ -17,7 +17,12 @@ describe("sandbox fault injection", () => {
   let videoUrl: string;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ timings: { pendingMs: 50, renderMs: 50 }, submitsPerSecond: 100 });
+    // Limits are tested elsewhere; here tasks of earlier tests still rendering must not make a submit 429.
+    sandbox = await startSandbox({
+      timings: { pendingMs: 50, renderMs: 50 },
+      submitsPerSecond: 100,
+      concurrencyLimit: 100,
+    });
     image = await makeImage(320, 240);
     const submitted = await submit();
     videoUrl = (await waitForTask(sandbox.baseUrl, sandbox.apiKey, submitted.json().output.task_id)).output

@@ -54,7 +54,11 @@ describe("sandbox rendering", () => {
   let directory: string;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ timings: { pendingMs: 0, renderMs: 0 }, submitsPerSecond: 100 });
+    sandbox = await startSandbox({
+      timings: { pendingMs: 0, renderMs: 0 },
+      submitsPerSecond: 100,
+      concurrencyLimit: 100,
+    });
     directory = await mkdtemp(path.join(tmpdir(), "sandbox-render-test-"));
   });
   afterAll(async () => {
