@@ -15,6 +15,7 @@ import { StorageError } from "../../src/errors/storage-error.ts";
 import { locateFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { type ResolveReferenceImageOptions, resolveReferenceImage } from "../../src/media/reference-image.ts";
 import { FfmpegFailure } from "../../src/media/run-ffmpeg.ts";
+import { encodeBmp24 } from "../helpers/make-bmp.ts";
 
 const ffmpegPath = locateFfmpeg().ffmpeg!;
 /** BMP goes through ffmpeg: the system's (CI installs Debian's) and the npm installer's much older static build. */
@@ -35,24 +36,9 @@ const solid = (width: number, height: number, channels: 3 | 4 = 3) =>
     },
   });
 
-/** A bottom-up 24-bit BMP whose pixel (x, y) is (x, y, 128) modulo 256. */
-function makeBmp24(width: number, height: number): Buffer {
-  const rowBytes = Math.ceil((width * 3) / 4) * 4;
-  const file = Buffer.alloc(54 + rowBytes * height);
-  file.write("BM", 0, "latin1");
-  file.writeUInt32LE(file.length, 2);
-  file.writeUInt32LE(54, 10);
-  file.writeUInt32LE(40, 14);
-  file.writeInt32LE(width, 18);
-  file.writeInt32LE(height, 22);
-  file.writeUInt16LE(1, 26);
-  file.writeUInt16LE(24, 28);
-  for (let y = 0; y < height; y++) {
-    const row = 54 + (height - 1 - y) * rowBytes;
-    for (let x = 0; x < width; x++) file.set([128, y % 256, x % 256], row + x * 3);
-  }
-  return file;
-}
+/** A 24-bit BMP whose pixel (x, y) is (x, y, 128) modulo 256. */
+const makeBmp24 = (width: number, height: number) =>
+  encodeBmp24(width, height, (x, y) => [x % 256, y % 256, 128]);
 
 /**
  * A bottom-up 32-bit BMP of one colour (r, g, b, alpha). With `alphaMask` it has a v4 header declaring bit fields and

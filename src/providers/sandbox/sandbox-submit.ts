@@ -13,17 +13,24 @@ import { SandboxApiError } from "./sandbox-http.ts";
 /** A submit body that passed validation, with the API defaults applied (dashscope.md 2). */
 export interface ValidatedSubmit {
   model: string;
+  /** The image as sent: a data: URI, an oss:// key or an http(s) URL (resolved by the server). */
   imgUrl: string;
+  /** Prompt after truncation to 1500 characters; null when absent. */
   prompt: string | null;
+  /** Negative prompt after truncation to 500 characters; null when absent. */
   negativePrompt: string | null;
   resolution: WanResolution;
+  /** Whole seconds. */
   duration: number;
   audio: boolean;
   promptExtend: boolean;
   shotType: "single" | "multi";
   watermark: boolean;
+  /** The seed sent, or the one the sandbox picked. */
   seed: number;
+  /** `parameters` exactly as the client sent them, so tests can check what a client puts on the wire. */
   sentParameters: Record<string, unknown>;
+  /** The keys of `input` the client sent. */
   sentInputKeys: string[];
 }
 

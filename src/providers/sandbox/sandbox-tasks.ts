@@ -1,36 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { predictOutputSize, type WanResolution } from "../../contract/wan-model.ts";
+import { predictOutputSize } from "../../contract/wan-model.ts";
 import type { SandboxImage } from "./sandbox-images.ts";
 import type { SandboxRenderer } from "./sandbox-render.ts";
+import type { ValidatedSubmit } from "./sandbox-submit.ts";
 
 /** Statuses a sandbox task can be in (`UNKNOWN` is what an unknown or expired id reports, not a stored state). */
 export type SandboxTaskStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
 
 /** What a validated submit asks for, with the API defaults applied. */
-export interface SandboxTaskRequest {
+/** A validated submit as the task store keeps it: the image resolved, plus what the server saw of the request. */
+export interface SandboxTaskRequest extends Omit<ValidatedSubmit, "imgUrl"> {
   /** `request_id` of the submit that created the task. */
   requestId: string;
-  model: string;
-  /** Prompt after truncation to 1500 characters; null when absent. */
-  prompt: string | null;
-  /** Negative prompt after truncation to 500 characters; null when absent. */
-  negativePrompt: string | null;
-  resolution: WanResolution;
-  /** Whole seconds. */
-  duration: number;
-  audio: boolean;
-  promptExtend: boolean;
-  shotType: "single" | "multi";
-  watermark: boolean;
-  /** The seed sent, or the one the sandbox picked. */
-  seed: number;
   image: SandboxImage;
-  /** `parameters` exactly as the client sent them, so tests can check what a client puts on the wire. */
-  sentParameters: Record<string, unknown>;
-  /** The keys of `input` the client sent. */
-  sentInputKeys: string[];
   /** Submit headers the sandbox recorded (`x-dashscope-ossresourceresolve`, `content-type`, ...). */
   sentHeaders: Record<string, string>;
 }

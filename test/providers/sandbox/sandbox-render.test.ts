@@ -9,6 +9,7 @@ import { predictOutputSize, WAN_MODEL_FPS } from "../../../src/contract/wan-mode
 import { locateFfmpeg } from "../../../src/media/ffmpeg-path.ts";
 import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
 import { createSandboxRenderer, type RenderJob } from "../../../src/providers/sandbox/sandbox-render.ts";
+import { encodeBmp24 } from "../../helpers/make-bmp.ts";
 import {
   call,
   dataUri,
@@ -20,33 +21,16 @@ import {
   waitForTask,
 } from "./sandbox-test-helpers.ts";
 
-/** A 24-bit BMP (sharp cannot write BMP), to check that ffmpeg renders that accepted format too. */
+/** A 24-bit BMP, to check that ffmpeg renders that accepted format too. */
 async function makeBmp(width: number, height: number): Promise<Buffer> {
   const rgb = await sharp(await makeImage(width, height))
     .removeAlpha()
     .raw()
     .toBuffer();
-  const rowSize = Math.ceil((width * 3) / 4) * 4;
-  const file = Buffer.alloc(54 + rowSize * height);
-  file.write("BM", 0, "latin1");
-  file.writeUInt32LE(file.length, 2);
-  file.writeUInt32LE(54, 10);
-  file.writeUInt32LE(40, 14);
-  file.writeInt32LE(width, 18);
-  file.writeInt32LE(height, 22);
-  file.writeUInt16LE(1, 26);
-  file.writeUInt16LE(24, 28);
-  file.writeUInt32LE(rowSize * height, 34);
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const source = (y * width + x) * 3;
-      const target = 54 + (height - 1 - y) * rowSize + x * 3; // bottom-up rows, BGR
-      file[target] = rgb[source + 2] ?? 0;
-      file[target + 1] = rgb[source + 1] ?? 0;
-      file[target + 2] = rgb[source] ?? 0;
-    }
-  }
-  return file;
+  return encodeBmp24(width, height, (x, y) => {
+    const source = (y * width + x) * 3;
+    return [rgb[source] ?? 0, rgb[source + 1] ?? 0, rgb[source + 2] ?? 0];
+  });
 }
 
 describe("sandbox rendering", () => {
