@@ -9,7 +9,8 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/errors/storage-error.ts";
 import { conformVideo } from "../../src/media/conform-video.ts";
-import { makeConformInput, probeVideo, requireFfmpeg } from "../helpers/make-conform-input.ts";
+import { probeVideo, requireFfmpeg } from "../helpers/ffprobe-video.ts";
+import { makeTestMp4 } from "../helpers/make-test-mp4.ts";
 
 const execFileAsync = promisify(execFile);
 const { ffmpeg, ffprobe } = requireFfmpeg();
@@ -24,25 +25,8 @@ let silent169: string;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), "conform-video-"));
-  source43 = path.join(directory, "source-4x3.mp4");
-  silent169 = path.join(directory, "silent-16x9.mp4");
-  await makeConformInput({
-    ffmpegPath: ffmpeg,
-    outputPath: source43,
-    width: 640,
-    height: 480,
-    fps: 30,
-    durationSeconds: SECONDS,
-    audio: true,
-  });
-  await makeConformInput({
-    ffmpegPath: ffmpeg,
-    outputPath: silent169,
-    width: 640,
-    height: 360,
-    fps: 30,
-    durationSeconds: 2,
-  });
+  source43 = await makeTestMp4({ width: 640, height: 480, fps: 30, durationSeconds: SECONDS, audio: true });
+  silent169 = await makeTestMp4({ width: 640, height: 360, fps: 30, durationSeconds: 2 });
 });
 
 afterAll(async () => {
@@ -151,15 +135,7 @@ describe("conformVideo", () => {
   });
 
   it("kills ffmpeg on abort and leaves no file", async () => {
-    const inputPath = output("long.mp4");
-    await makeConformInput({
-      ffmpegPath: ffmpeg,
-      outputPath: inputPath,
-      width: 1280,
-      height: 720,
-      fps: 30,
-      durationSeconds: 6,
-    });
+    const inputPath = await makeTestMp4({ width: 1280, height: 720, fps: 30, durationSeconds: 6 });
     const outputPath = output("aborted.mp4");
     const controller = new AbortController();
     const started = Date.now();

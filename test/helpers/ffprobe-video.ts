@@ -11,35 +11,6 @@ export function requireFfmpeg(): { ffmpeg: string; ffprobe: string } {
   return { ffmpeg, ffprobe };
 }
 
-export interface ConformInputOptions {
-  ffmpegPath: string;
-  outputPath: string;
-  width: number;
-  height: number;
-  fps: number;
-  durationSeconds: number;
-  /** Add a stereo AAC sine track. */
-  audio?: boolean;
-  /** x264 preset; ultrafast keeps the fixtures cheap. */
-  preset?: string;
-}
-
-/** Makes an H.264 MP4 (test pattern, optional AAC tone) like a model render, with ffmpeg's lavfi sources. */
-export async function makeConformInput(options: ConformInputOptions): Promise<void> {
-  const { width, height, fps, durationSeconds } = options;
-  const args = [
-    ...["-hide_banner", "-loglevel", "error", "-nostdin", "-y"],
-    ...["-f", "lavfi", "-i", `testsrc=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`],
-  ];
-  if (options.audio) {
-    args.push("-f", "lavfi", "-i", `sine=frequency=440:sample_rate=44100:duration=${durationSeconds}`);
-  }
-  args.push("-c:v", "libx264", "-preset", options.preset ?? "ultrafast", "-pix_fmt", "yuv420p");
-  if (options.audio) args.push("-c:a", "aac", "-ac", "2");
-  args.push("-movflags", "+faststart", options.outputPath);
-  await execFileAsync(options.ffmpegPath, args, { timeout: 120_000 });
-}
-
 /** What ffprobe reports about a file, reduced to what the tests assert. */
 export interface ProbedVideo {
   width: number;
