@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the path of the pinned Inngest server binary, building it from the Go module proxy the first time.
 #
-#   scripts/inngest-server.sh            # -> /root/.cache/video-generate-stage/inngest-v1.43.0
+#   scripts/inngest-server.sh            # -> ~/.cache/video-generate-stage/inngest-v1.43.0
 #
 # The Inngest CLI's npm package downloads its binary from the internet at install time, which these machines cannot
 # reach; the Go module proxy serves the server's source at exact versions. `go install …@v1.43.0` refuses (the module

@@ -55,6 +55,11 @@ export interface InngestApi {
   invokeFunction(functionSlug: string, data: Record<string, unknown>): Promise<void>;
   /** GraphQL `runs(filter: { from })`, newest first: the dashboard's run list. */
   runsSince(from: Date): Promise<ListedRun[]>;
+  /**
+   * Waits until every run queued since `from` has ended, twice in a row a second apart (an event sent by the last
+   * step of a run starts its runs a moment later): then nothing more will happen on its own.
+   */
+  waitForAllRunsEnded(from: Date, timeoutMs?: number): Promise<ListedRun[]>;
 }
 
 const ENDED: ReadonlySet<string> = new Set(["COMPLETED", "FAILED", "CANCELLED", "SKIPPED"]);
@@ -227,6 +232,22 @@ export function createInngestApi(options: {
         functionSlug: node.function.slug,
         queuedAt: node.queuedAt,
       }));
+    },
+    async waitForAllRunsEnded(from, timeoutMs = 120_000) {
+      let quietSince: number | undefined;
+      return waitUntil(
+        `every run since ${from.toISOString()} to end`,
+        async () => {
+          const runs = await api.runsSince(from);
+          if (runs.some((listed) => !ENDED.has(listed.status))) {
+            quietSince = undefined;
+            return undefined;
+          }
+          quietSince ??= Date.now();
+          return Date.now() - quietSince >= 1_000 ? runs : undefined;
+        },
+        { timeoutMs, intervalMs: 500 },
+      );
     },
   };
   return api;

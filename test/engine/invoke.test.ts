@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevEngine, startDevEngine } from "./dev-engine.ts";
+import { type HostApp, startHostApp } from "./host-app.ts";
+import { engineRequest, SAMPLE_IMAGE } from "./requests.ts";
+import { waitUntil } from "./wait-until.ts";
+
+let engine: DevEngine;
+let hostApp: HostApp;
+beforeAll(async () => {
+  engine = await startDevEngine();
+  hostApp = await startHostApp(engine.server.url);
+}, 180_000);
+afterAll(async () => {
+  await hostApp?.close();
+  await engine?.close();
+});
+
+describe("invoking the stage (the server adds data._inngest to the invoked event)", () => {
+  it("step.invoke from another app awaits the response", async () => {
+    const generationId = `invoked-${Date.now()}`;
+    const [eventId] = await engine.api.sendEvents([
+      {
+        name: "film/shot.requested",
+        data: { generation_id: generationId, image: SAMPLE_IMAGE, prompt: "a lighthouse, invoked" },
+      },
+    ]);
+    const [run] = await engine.api.waitForEventRuns(eventId!);
+    await engine.api.waitForRunStatus(run!.id, ["COMPLETED"]);
+
+    const { output } = await engine.api.run(run!.id);
+    expect(output).toMatchObject({ generation_id: generationId, cache_hit: false });
+    const record = await engine.stage.metadataStore.get(generationId);
+    expect(record).toMatchObject({ status: "succeeded" });
+    expect((output as { url: string }).url).toBe(record?.result?.video_url);
+    expect(engine.stage.sandbox.tasks().filter((task) => task.taskId === record?.taskId)).toHaveLength(1);
+  }, 120_000);
+
+  it("the dashboard's Invoke (GraphQL invokeFunction) runs a generation", async () => {
+    const since = new Date(Date.now() - 1_000);
+    const request = engineRequest({ prompt: "a lighthouse, invoked from the dashboard" });
+    await engine.api.invokeFunction("video-agent-video-generate", request);
+
+    const run = await waitUntil("the invoked run", async () =>
+      (await engine.api.runsSince(since)).find(
+        (listed) =>
+          listed.functionSlug === "video-agent-video-generate" &&
+          listed.eventName === "inngest/function.invoked",
+      ),
+    );
+    await engine.api.waitForRunStatus(run.id, ["COMPLETED"]);
+    const { output } = await engine.api.run(run.id);
+    expect(output).toMatchObject({ generation_id: request.generation_id, cache_hit: false });
+    expect(await engine.stage.metadataStore.get(String(request.generation_id))).toMatchObject({
+      status: "succeeded",
+    });
+  }, 120_000);
+});
