@@ -1,8 +1,17 @@
 /**
- * The `video.generate` stage as a library: the Inngest functions for a host app's own client, the in-process runner,
- * the contract, and the parts (provider, stores) to wire them. `inngest.config.ts` is the ready-made composition.
+ * `video-generate-stage`: the `video.generate` stage as a library. A host application builds the stage's Inngest
+ * functions on its own client (`composeStage`, `loadConfig`, `createVideoGenerateFunctions`), talks to them with the
+ * typed events, or runs one request in process (`generateInProcess`). The ready-made composition root, which reads
+ * `process.env`, is the subpath `video-generate-stage/inngest-config`.
+ *
+ * Every export of this module is public API, described in docs/api.md; anything reachable only through a deep import
+ * is internal. Importing it starts nothing, opens nothing and reads no environment variable: the heavy parts
+ * (AWS SDK, PGlite, pg, sharp, undici) load on the first `composeStage` call.
  */
-export { type ComposeOptions, composeStage, type StageRuntime } from "./compose-stage.ts";
+import type { ComposeOptions, StageRuntime } from "./compose-stage.ts";
+import type { StageConfig } from "./config.ts";
+
+export type { ComposeOptions, StageRuntime } from "./compose-stage.ts";
 export { CONFIG_VARIABLES, loadConfig, type StageConfig } from "./config.ts";
 export { computeCacheKey, deriveSeed } from "./contract/cache-key.ts";
 export {
@@ -26,7 +35,9 @@ export {
 export { WAN_MODEL, WAN_MODEL_FPS } from "./contract/wan-model.ts";
 export {
   ConfigurationError,
+  type ErrorCategory,
   InputError,
+  isVideoGenerationError,
   ProviderError,
   StorageError,
   VideoGenerationError,
@@ -48,4 +59,15 @@ export {
 export { videoGenerationChannel } from "./functions/video-generation-realtime.ts";
 export { EventBus } from "./runner/event-bus.ts";
 export { type GenerationOutcome, generateInProcess } from "./runner/generate-in-process.ts";
-export { createStageServer } from "./server/create-stage-server.ts";
+export { createStageServer, type StageServerOptions } from "./server/create-stage-server.ts";
+
+/**
+ * Builds the stage's dependencies from configuration: the DashScope provider, the object store (S3 or a local
+ * directory), the metadata store (PostgreSQL or the embedded database, migrated), the image reader and, when ffmpeg
+ * exists, the conform copier. Fails naming the setting when something is missing (e.g. no API key). Call `close()` on
+ * the result when done. The drivers behind it load on the first call, not when the package is imported.
+ */
+export async function composeStage(config: StageConfig, options?: ComposeOptions): Promise<StageRuntime> {
+  const { composeStage: compose } = await import("./compose-stage.ts");
+  return compose(config, options);
+}

@@ -1,5 +1,3 @@
-import { CONFIG_VARIABLES } from "../config.ts";
-
 /** One environment variable as `--help` and docs/configuration.md describe it. */
 export interface VariableHelp {
   name: string;
@@ -10,7 +8,8 @@ export interface VariableHelp {
 
 /**
  * Every variable `loadConfig` reads (src/config.ts is the source of the meanings and defaults), plus the Inngest SDK's
- * own and the sandbox key. A test checks that each of CONFIG_VARIABLES is described here.
+ * own and the sandbox key. A test checks that each of CONFIG_VARIABLES is described here. This module does not import
+ * src/config.ts: `--help` must not load zod.
  */
 export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
   (
@@ -97,7 +96,11 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
       ],
       ["INNGEST_SIGNING_KEY", "unset", "required by serve in cloud mode; requests must be signed with it"],
       ["INNGEST_SIGNING_KEY_FALLBACK", "unset", "previous signing key during rotation"],
-      ["INNGEST_EVENT_KEY", "unset", "needed to send events to Inngest Cloud"],
+      [
+        "INNGEST_EVENT_KEY",
+        "unset",
+        "needed to send events to Inngest Cloud; serve requires it in cloud mode (its runs send events)",
+      ],
       [
         "INNGEST_BASE_URL",
         "Inngest Cloud, or http://localhost:8288 in dev",
@@ -139,8 +142,14 @@ const INNGEST_SEND = ["INNGEST_APP_ID", "INNGEST_EVENT_KEY", "INNGEST_DEV", "INN
 export const COMMAND_VARIABLES = {
   generate: [...PROVIDER, ...STORAGE, "DATABASE_URL", ...RUN, "DEBUG"],
   replay: [...PROVIDER, ...STORAGE, "DATABASE_URL", ...RUN, "DEBUG"],
+  // Everything loadConfig reads (a test checks that against CONFIG_VARIABLES), then the SDK's own.
   serve: [
-    ...CONFIG_VARIABLES.filter((name) => name !== "INNGEST_APP_ID"),
+    ...PROVIDER,
+    ...STORAGE,
+    "DATABASE_URL",
+    "REFERENCE_IMAGE_ROOT",
+    "VIDEO_GEN_REALTIME",
+    ...RUN,
     "INNGEST_APP_ID",
     "INNGEST_DEV",
     "INNGEST_SIGNING_KEY",

@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import type { CliIo } from "./cli-io.ts";
 import { createCommandRunner, reportError } from "./command-runner.ts";
@@ -13,6 +14,12 @@ import { showCommand } from "./commands/show.ts";
 import { totalsCommand } from "./commands/totals.ts";
 import { EXIT_CODES } from "./exit-codes.ts";
 
+/** The package's version, from its package.json (two levels up from both src/cli and dist/cli). */
+function packageVersion(): string {
+  const manifest = createRequire(import.meta.url)("../../package.json") as { version: string };
+  return manifest.version;
+}
+
 /** The process's own streams and environment: the one place the CLI touches `process`. */
 function processIo(argv: string[]): CliIo {
   return {
@@ -25,13 +32,18 @@ function processIo(argv: string[]): CliIo {
   };
 }
 
-/** Builds the `video-gen` program. */
+/**
+ * Builds the `video-gen` program. Only the command definitions (flags, help) are loaded here; each command imports
+ * its action, and with it the heavy modules (AWS SDK, PGlite, sharp, the Inngest SDK, the sandbox), when it runs, so
+ * `--help` starts about as fast as Node itself.
+ */
 export function createProgram(io: CliIo): { program: Command; exitCode(): number } {
   const runner = createCommandRunner(io);
   const program = new Command("video-gen")
     .description(
       "video.generate: image-to-video with DashScope wan2.6-i2v-flash, stored as MP4 with a metadata record",
     )
+    .version(packageVersion(), "-V, --version", "print the version of video-generate-stage")
     .option("--verbose", "print stack traces of unexpected errors")
     .showHelpAfterError("(add --help for usage)")
     .configureOutput({

@@ -1,7 +1,7 @@
 import { loadConfig } from "../config.ts";
 import { InputError } from "../errors/input-error.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import type { CommandRunner } from "./command-runner.ts";
+import type { CliIo } from "./cli-io.ts";
 import { openMetadataStore } from "./open-metadata-store.ts";
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -42,10 +42,10 @@ export function parseKeyValue(flag: string, text: string): { key: string; value:
 
 /** Opens the metadata store from the environment, runs `body`, closes it. */
 export async function withMetadataStore<T>(
-  runner: CommandRunner,
+  io: CliIo,
   body: (store: MetadataStore) => Promise<T>,
 ): Promise<T> {
-  const opened = await openMetadataStore(loadConfig(runner.io.environment));
+  const opened = await openMetadataStore(loadConfig(io.environment));
   try {
     return await body(opened.metadataStore);
   } finally {

@@ -1,8 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-/** The CLI's entry point, run exactly as a user runs it: `node bin/video-gen.js …`. */
-export const CLI_PATH = fileURLToPath(new URL("../../bin/video-gen.js", import.meta.url));
+/**
+ * The CLI's entry point from the current sources: what bin/video-gen.js does with the compiled dist/, done with the
+ * TypeScript sources through tsx, so the tests never run a stale build (the packed-install test runs the real bin).
+ */
+export const CLI_PATH = fileURLToPath(new URL("./video-gen-source.ts", import.meta.url));
+
+/** `node` arguments that run `video-gen` from the sources: tsx by absolute URL, so any working directory works. */
+export const CLI_NODE_ARGUMENTS = [
+  "--import",
+  pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
+  CLI_PATH,
+] as const;
 
 export interface CliResult {
   code: number | null;
@@ -23,7 +34,7 @@ export interface CliProcess {
 
 /** Starts `video-gen <args>` with exactly `environment` (plus PATH), never the test runner's own variables. */
 export function startCli(args: string[], environment: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const child = spawn(process.execPath, [...CLI_NODE_ARGUMENTS, ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...environment },
     stdio: ["ignore", "pipe", "pipe"],
   });

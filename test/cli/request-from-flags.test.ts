@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { environmentHelp, VARIABLE_HELP } from "../../src/cli/environment-help.ts";
+import { COMMAND_VARIABLES, environmentHelp, VARIABLE_HELP } from "../../src/cli/environment-help.ts";
 import { EXIT_CODES, exitCodeForError } from "../../src/cli/exit-codes.ts";
 import { parseSince } from "../../src/cli/record-filters.ts";
 import { canonicalJson, defaultGenerationId, requestFromFlags } from "../../src/cli/request-from-flags.ts";
@@ -118,8 +118,9 @@ describe("CLI helpers", () => {
     expect(exitCodeForError(new Error("x"))).toBe(EXIT_CODES.internal);
   });
 
-  it("describes every variable loadConfig reads", () => {
+  it("describes every variable loadConfig reads, and serve --help lists each of them", () => {
     for (const name of CONFIG_VARIABLES) expect(VARIABLE_HELP[name], name).toBeDefined();
+    for (const name of CONFIG_VARIABLES) expect(COMMAND_VARIABLES.serve, name).toContain(name);
     expect(environmentHelp(["VIDEO_GEN_BUDGET"])).toMatch(/VIDEO_GEN_BUDGET .*\(default: 5\)/);
   });
 

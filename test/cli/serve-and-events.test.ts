@@ -6,6 +6,9 @@ import { type CliFixture, startCliFixture } from "./cli-fixture.ts";
 import { runCli, startCli } from "./cli-process.ts";
 
 const SIGNING_KEY = "signkey-test-0123456789abcdef0123456789abcdef";
+const EVENT_KEY = "test-event-key-for-serve";
+/** The functions `serve` may register (contract: the pipeline, the cancel command, the run-cancelled cleanup). */
+const STAGE_FUNCTIONS = ["video-generate", "video-generate-cancel", "video-generate-on-cancelled"];
 
 /** A stand-in for Inngest's event API (`POST /e/<key>`): records what the CLI sends. */
 let eventApi: Server;
@@ -38,7 +41,7 @@ describe("video-gen serve", () => {
   it("in cloud mode answers /healthz without secrets and refuses unsigned calls to /api/inngest", async () => {
     const server = startCli(
       ["serve", "--port", "0"],
-      fixture.environment({ INNGEST_SIGNING_KEY: SIGNING_KEY }),
+      fixture.environment({ INNGEST_SIGNING_KEY: SIGNING_KEY, INNGEST_EVENT_KEY: EVENT_KEY }),
     );
     try {
       await server.waitForOutput(/Serving app video-agent \(cloud mode\)/, 30_000);
@@ -48,16 +51,18 @@ describe("video-gen serve", () => {
       const health = await fetch(`${origin}/healthz`);
       const text = await health.text();
       expect(health.status).toBe(200);
-      expect(JSON.parse(text)).toMatchObject({
+      const report = JSON.parse(text) as { inngest: { functions: string[] } };
+      expect(report).toMatchObject({
         status: "ok",
         database: "reachable",
-        inngest: {
-          app_id: "video-agent",
-          mode: "cloud",
-          functions: ["video-generate", "video-generate-cancel"],
-        },
+        inngest: { app_id: "video-agent", mode: "cloud" },
       });
+      expect(report.inngest.functions).toEqual(
+        expect.arrayContaining(["video-generate", "video-generate-cancel"]),
+      );
+      for (const id of report.inngest.functions) expect(STAGE_FUNCTIONS).toContain(id);
       expect(text).not.toContain(SIGNING_KEY);
+      expect(text).not.toContain(EVENT_KEY);
       expect(text).not.toContain(fixture.sandbox.apiKey);
 
       const unsigned = await fetch(`${origin}/api/inngest?fnId=video-agent-video-generate&stepId=step`, {
@@ -78,13 +83,30 @@ describe("video-gen serve", () => {
   });
 
   it("refuses to start in cloud mode without INNGEST_SIGNING_KEY (exit 3)", async () => {
-    const result = await runCli(["serve", "--port", "0"], fixture.environment());
+    const result = await runCli(
+      ["serve", "--port", "0"],
+      fixture.environment({ INNGEST_EVENT_KEY: EVENT_KEY }),
+    );
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("INNGEST_SIGNING_KEY");
     expect(result.stderr).toContain("INNGEST_DEV");
+    expect(result.stdout).not.toContain("Serving app");
   });
 
-  it("starts in dev mode with a warning that it accepts unsigned requests", async () => {
+  it("refuses to start in cloud mode without INNGEST_EVENT_KEY, saying the functions send events (exit 3)", async () => {
+    const result = await runCli(
+      ["serve", "--port", "0"],
+      fixture.environment({ INNGEST_SIGNING_KEY: SIGNING_KEY }),
+    );
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("INNGEST_EVENT_KEY");
+    expect(result.stderr).toContain("video/generation.completed");
+    expect(result.stderr).toContain("[inngest_event_key_missing]");
+    expect(result.stderr).not.toContain(SIGNING_KEY);
+    expect(result.stdout).not.toContain("Serving app");
+  });
+
+  it("starts in dev mode (no signing or event key) with a warning that it accepts unsigned requests", async () => {
     const server = startCli(["serve", "--port", "0"], fixture.environment({ INNGEST_DEV: "1" }));
     try {
       await server.waitForOutput(/Serving app video-agent \(dev mode\)/, 30_000);

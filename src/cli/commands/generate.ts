@@ -1,11 +1,8 @@
 import { Command } from "commander";
-import { composeStage } from "../../compose-stage.ts";
-import { loadConfig } from "../../config.ts";
+import type { GenerateFlags } from "../actions/generate.ts";
 import { type CommandRunner, withEnvironmentHelp } from "../command-runner.ts";
 import { COMMAND_VARIABLES } from "../environment-help.ts";
-import { defaultGenerationId, type RequestFlags, requestFromFlags } from "../request-from-flags.ts";
 import { addRequestOptions } from "../request-options.ts";
-import { runGeneration } from "../run-generation.ts";
 
 /** `video-gen generate`: one request, in this process, against the configured provider and stores. */
 export function generateCommand(runner: CommandRunner): Command {
@@ -21,27 +18,8 @@ Ctrl-C cancels: a PENDING provider task is canceled, the record is marked cancel
 
 Exit codes: 0 ok, 2 bad input, 3 configuration, 4 provider failed/rejected/timed out, 5 storage, 130 canceled, 1 other.`,
     )
-    .action((flags: RequestFlags & { json?: boolean }) =>
-      runner.run(async () => {
-        const { io } = runner;
-        const request = await requestFromFlags(flags, io.cwd);
-        const generationId =
-          typeof request.generation_id === "string" ? request.generation_id : defaultGenerationId(request);
-        const config = loadConfig(io.environment);
-        const runtime = await composeStage(config, { localImages: "any" });
-        try {
-          const result = await runGeneration({
-            request: { ...request, generation_id: generationId },
-            runtime,
-            config,
-            io,
-            json: flags.json === true,
-          });
-          return result.exitCode;
-        } finally {
-          await runtime.close();
-        }
-      }),
+    .action((flags: GenerateFlags) =>
+      runner.run(async () => (await import("../actions/generate.ts")).runGenerate(runner.io, flags)),
     );
   return withEnvironmentHelp(command, COMMAND_VARIABLES.generate);
 }

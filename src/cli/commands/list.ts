@@ -1,9 +1,8 @@
 import { Command, Option } from "commander";
-import type { GenerationStatus, ListFilter } from "../../metadata/generation-record.ts";
+import type { GenerationStatus } from "../../metadata/generation-record.ts";
+import type { ListFlags } from "../actions/list.ts";
 import { type CommandRunner, withEnvironmentHelp } from "../command-runner.ts";
 import { COMMAND_VARIABLES } from "../environment-help.ts";
-import { formatRecordTable } from "../format-output.ts";
-import { parseKeyValue, parseLimit, parseSince, withMetadataStore } from "../record-filters.ts";
 
 const STATUSES: GenerationStatus[] = [
   "pending",
@@ -24,25 +23,8 @@ export function listCommand(runner: CommandRunner): Command {
     .option("--correlation <key=value>", "only records whose correlation has key=value")
     .option("--limit <n>", "at most n records (default 50)")
     .option("--json", "print the records as JSON")
-    .action(
-      (flags: {
-        status?: GenerationStatus;
-        since?: string;
-        correlation?: string;
-        limit?: string;
-        json?: boolean;
-      }) =>
-        runner.run(async () => {
-          const filter: ListFilter = { status: flags.status };
-          if (flags.since) filter.since = parseSince(flags.since);
-          if (flags.limit) filter.limit = parseLimit(flags.limit);
-          if (flags.correlation) filter.correlation = parseKeyValue("correlation", flags.correlation);
-          const records = await withMetadataStore(runner, (store) => store.list(filter));
-          runner.io.stdout.write(
-            flags.json ? `${JSON.stringify(records, null, 2)}\n` : formatRecordTable(records),
-          );
-          return 0;
-        }),
+    .action((flags: ListFlags) =>
+      runner.run(async () => (await import("../actions/list.ts")).runList(runner.io, flags)),
     );
   return withEnvironmentHelp(command, COMMAND_VARIABLES.list);
 }

@@ -1,30 +1,11 @@
 import { Command } from "commander";
-import { composeStage } from "../../compose-stage.ts";
-import { loadConfig } from "../../config.ts";
-import { ConfigurationError } from "../../errors/configuration-error.ts";
-import { InputError } from "../../errors/input-error.ts";
-import { createVideoGenerateFunctions } from "../../functions/video-generate.ts";
-import { videoGenerationChannel } from "../../functions/video-generation-realtime.ts";
-import { createStageServer } from "../../server/create-stage-server.ts";
-import { untilTerminated, warn } from "../cli-io.ts";
+import type { ServeFlags } from "../actions/serve.ts";
 import { type CommandRunner, withEnvironmentHelp } from "../command-runner.ts";
 import { COMMAND_VARIABLES } from "../environment-help.ts";
-import { createCliInngestClient } from "../inngest-client.ts";
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw InputError.forField(
-      "port",
-      `--port must be a whole number from 0 to 65535; got ${JSON.stringify(text)}`,
-    );
-  }
-  return port;
-}
 
 /**
- * `video-gen serve`: the Inngest endpoint (`/api/inngest`) and `/healthz`, wired as inngest.config.ts wires them.
- * Cloud mode (the SDK's default) requires INNGEST_SIGNING_KEY; dev mode (INNGEST_DEV=1) accepts unsigned requests.
+ * `video-gen serve`: the Inngest endpoint (`/api/inngest`) and `/healthz`. Cloud mode (the SDK's default) requires
+ * INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY; dev mode (INNGEST_DEV=1) accepts unsigned requests.
  */
 export function serveCommand(runner: CommandRunner): Command {
   const command = new Command("serve")
@@ -35,69 +16,12 @@ export function serveCommand(runner: CommandRunner): Command {
       "after",
       `
 Local development: run \`npx inngest-cli@latest dev -u http://localhost:3000/api/inngest\` and \`INNGEST_DEV=1 video-gen serve\`.
-Production: set INNGEST_SIGNING_KEY (and INNGEST_EVENT_KEY for the events the functions send), DATABASE_URL and S3_BUCKET.`,
+Production (cloud mode): INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY are required (serve refuses to start without
+them: requests are verified with the first, and every run ends by sending video/generation.completed, .failed or
+.canceled with the second); set DATABASE_URL and S3_BUCKET for anything shared.`,
     )
-    .action((flags: { port: string; host: string }) =>
-      runner.run(async () => {
-        const { io } = runner;
-        const port = parsePort(flags.port);
-        const config = loadConfig(io.environment);
-        const client = createCliInngestClient(config, io.environment);
-        if (client.mode === "cloud" && !client.signingKey) {
-          throw new ConfigurationError(
-            "serve runs in Inngest cloud mode and needs INNGEST_SIGNING_KEY (from the Inngest dashboard) to verify that requests come from Inngest; for a local Inngest dev server set INNGEST_DEV=1 instead",
-            { code: "inngest_signing_key_missing" },
-          );
-        }
-        if (client.mode === "dev") {
-          warn(
-            io,
-            "WARNING: INNGEST_DEV is set: dev mode accepts UNSIGNED requests to /api/inngest, so anyone who can reach this port can run generations on your account. Use it only with the local dev server; never expose it.",
-          );
-        }
-        const runtime = await composeStage(config);
-        try {
-          if (config.realtime) {
-            runtime.dependencies.publishProgress = async (update) => {
-              await client.realtime.publish(
-                videoGenerationChannel({ generationId: update.generationId }).progress,
-                {
-                  generation_id: update.generationId,
-                  stage: update.stage,
-                  provider_status: update.providerStatus ?? null,
-                  progress: update.progress ?? null,
-                },
-              );
-            };
-          }
-          const functions = createVideoGenerateFunctions(client, runtime.dependencies);
-          const server = createStageServer({
-            client,
-            functions,
-            describe: runtime.describe,
-            checkDatabase: () => runtime.dependencies.metadataStore.countSlots(),
-          });
-          await new Promise<void>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(port, flags.host, () => resolve());
-          });
-          const address = server.address();
-          const actualPort = typeof address === "object" && address ? address.port : port;
-          const origin = `http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${actualPort}`;
-          io.stdout.write(
-            `Serving app ${config.inngestAppId} (${client.mode} mode): ${origin}/api/inngest, health at ${origin}/healthz\n`,
-          );
-          const signal = await untilTerminated();
-          warn(io, `${signal}: shutting down`);
-          await new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          });
-          return 0;
-        } finally {
-          await runtime.close();
-        }
-      }),
+    .action((flags: ServeFlags) =>
+      runner.run(async () => (await import("../actions/serve.ts")).runServe(runner.io, flags)),
     );
   return withEnvironmentHelp(command, COMMAND_VARIABLES.serve);
 }
