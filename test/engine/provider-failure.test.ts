@@ -11,8 +11,10 @@ afterAll(async () => {
 });
 
 describe("a provider task that fails", () => {
-  it("ends the run FAILED and emits failed with the provider's code", async () => {
+  it("ends the run FAILED and emits failed with the provider's code (after a retried 5xx)", async () => {
     const since = new Date(Date.now() - 1_000);
+    // A status check answered 500 first: the server retries that step, then the task's own failure ends the run.
+    engine.stage.sandbox.faults.inject({ route: "status", kind: "server-error", times: 1 });
     engine.stage.sandbox.faults.failNextTasks({
       code: "DataInspectionFailed",
       message: "Output data may contain inappropriate content.",

@@ -30,7 +30,9 @@ async function expectFinishedOnce(generation: Awaited<ReturnType<typeof startUnt
   await engine.api.waitForRunStatus(generation.runId, ["COMPLETED"], 180_000);
   const record = await engine.stage.metadataStore.get(generation.generationId);
   expect(record).toMatchObject({ status: "succeeded" });
-  expect(engine.stage.sandbox.tasks().filter((task) => task.prompt === generation.request.prompt)).toHaveLength(1);
+  expect(
+    engine.stage.sandbox.tasks().filter((task) => task.prompt === generation.request.prompt),
+  ).toHaveLength(1);
   await access(fileURLToPath(String(record?.result?.video_url)));
   expect(await engine.stage.metadataStore.countSlots()).toBe(0);
 }
