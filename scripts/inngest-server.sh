@@ -22,6 +22,8 @@ if [ -x "$binary" ]; then
   exit 0
 fi
 
+# Go's official installer puts it under /usr/local/go; a non-login shell may not have it on PATH.
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "inngest-server: go is not installed (needed once to build the Inngest server $version)" >&2; exit 1; }
 mkdir -p "$cache"
 exec 9>"$cache/inngest-$version.lock"
