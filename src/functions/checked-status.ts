@@ -9,4 +9,8 @@ export type CheckedStatus = {
   endedAt?: string;
   code?: string;
   message?: string;
+  /** The generation itself was canceled (its record says so); the provider was not asked. */
+  generationCanceled?: boolean;
+  /** Waiters a freed budget slot was handed to when this check saw the task end (they are woken next). */
+  grantedTo?: string[];
 };

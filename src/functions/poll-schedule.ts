@@ -107,9 +107,10 @@ export interface PollScheduleInput {
 }
 
 /**
- * How long to sleep before the next status check, in whole seconds (as ms) within [1 s, 60 s], or null when no
- * further check fits: `attempt >= maxChecks`, or the deadline is less than a second away. A delay that would pass the
- * deadline is cut so the final check lands on it (to the whole second below it).
+ * How long to sleep before the next status check, in whole seconds (as ms) within [1 s, 60 s] (longer only when the
+ * checks left could not otherwise reach the deadline), or null when no further check fits: `attempt >= maxChecks`, or the
+ * deadline is less than a second away. A delay that would pass the deadline is cut so the final check lands on it (to
+ * the whole second below it).
  *
  * Phases, in time since the render could have started (the anchor) and in units of the expected render time E:
  * 1. **Before 0.9 E: one sleep.** Nothing can be seen before the earliest plausible finish except the PENDING or
@@ -149,7 +150,11 @@ export function nextPollDelayMs(input: PollScheduleInput): number | null {
       ? firstCheckMs - sinceAnchorMs
       : SHAPE.denseInterval * expected +
         SHAPE.tailGrowth * Math.max(0, sinceAnchorMs - SHAPE.denseUntil * expected);
-  const wholeSeconds = Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, Math.round(delayMs / 1000) * 1000));
+  // The checks left must reach the deadline: a deadline longer than they cover at one a minute stretches the
+  // intervals (evenly over what is left), so the run waits until its deadline and never runs out of checks first.
+  const evenShareMs = Math.ceil(remainingMs / (input.maxChecks - input.attempt) / 1000) * 1000;
+  const maxDelayMs = Math.max(MAX_DELAY_MS, evenShareMs);
+  const wholeSeconds = Math.min(maxDelayMs, Math.max(MIN_DELAY_MS, Math.round(delayMs / 1000) * 1000));
   // Cut to the deadline, to the whole second at or below it: the final check never lands past it.
   return Math.min(wholeSeconds, Math.floor(remainingMs / 1000) * 1000);
 }

@@ -34,13 +34,50 @@ export function throttleBackoffMs(attempt: number, random: () => number = Math.r
  * failures stay ordinary errors, which Inngest retries with its own backoff. Unknown errors are left as they are.
  */
 export function toInngestError(error: unknown, attempt: number): unknown {
-  if (!(error instanceof VideoGenerationError)) return error;
+  if (!(error instanceof VideoGenerationError)) return withoutStacks(error);
   const message = formatErrorMessage(error.code, error.message);
-  if (!error.retryable) return new NonRetriableError(message, { cause: error });
-  if (error.category === "provider" && (error as { kind?: string }).kind === "throttled") {
-    return new RetryAfterError(message, error.retryAfterMs ?? throttleBackoffMs(attempt), { cause: error });
+  let translated: Error;
+  if (!error.retryable) translated = new NonRetriableError(message, { cause: error });
+  else if (error.category === "provider" && (error as { kind?: string }).kind === "throttled") {
+    translated = new RetryAfterError(message, error.retryAfterMs ?? throttleBackoffMs(attempt), {
+      cause: error,
+    });
+  } else {
+    translated = new Error(message, { cause: error });
+    translated.name = error.name;
   }
-  const retryable = new Error(message, { cause: error });
-  retryable.name = error.name;
-  return retryable;
+  return withoutStacks(translated);
+}
+
+/**
+ * Inngest stores a step's error, stack and cause included, in the run's output, which every dashboard user and API
+ * client reads: the worker's file paths and code layout stay in the worker's own log instead. Each error of the
+ * cause chain keeps only its first line.
+ */
+export function withoutStacks<T>(error: T): T {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    current.stack = `${current.name}: ${current.message}`;
+    current = current.cause;
+  }
+  return error;
+}
+
+/**
+ * Wraps a step's body so that whatever it throws leaves through `toInngestError`, the one seam that decides what is
+ * retried, and so that an unexpected error's stack reaches the worker's log (not the run's output).
+ */
+export function inStep<T>(
+  context: { attempt: number; logger: { warn(message: string, fields?: Record<string, unknown>): void } },
+  body: () => Promise<T>,
+): () => Promise<T> {
+  return async () => {
+    try {
+      return await body();
+    } catch (error) {
+      if (!(error instanceof VideoGenerationError) && error instanceof Error) {
+        context.logger.warn("unexpected error in a step", { error: error.message, stack: error.stack });
+      }
+      throw toInngestError(error, context.attempt);
+    }
+  };
 }

@@ -53,7 +53,12 @@ export interface StageSettings {
   maxStatusChecks: number;
   /** Longest wait for a budget slot before the run fails with `budget_exhausted`, in ms. */
   queueTimeoutMs: number;
-  /** Checks of an identical generation's record (all rounds together), each costing two steps. */
+  /**
+   * Checks for a budget slot per run, each costing two steps (a wait and a check). Waiters are woken by an event when
+   * a slot is handed to them; the checks are the fallback, spaced so that this many cover `queueTimeoutMs`.
+   */
+  maxSlotChecks: number;
+  /** Checks of an identical generation's record (all rounds together), each costing two steps (wait and check). */
   maxDuplicateChecks: number;
   /** How often to re-claim when the generation this one was attached to ends without a result. */
   maxClaimRounds: number;

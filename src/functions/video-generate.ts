@@ -1,13 +1,12 @@
-import type { Inngest } from "inngest";
-import { cleanUpGeneration } from "./clean-up-generation.ts";
+import { eventType, type Inngest, staticSchema } from "inngest";
+import type { VideoGenerateRequest } from "../contract/video-generate-request.ts";
+import { cleanUpEvents, cleanUpGeneration, type GenerationEnding } from "./clean-up-generation.ts";
+import { generationIdOfRun } from "./generation-id.ts";
+import type { StageContext } from "./stage-context.ts";
 import { parseErrorCode } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
-import { generationIdForRun, runVideoGeneration, type StageContext } from "./video-generate-handler.ts";
-import {
-  EVENT_NAMES,
-  videoGenerationCancelRequested,
-  videoGenerationRequested,
-} from "./video-generation-events.ts";
+import { runVideoGeneration } from "./video-generate-handler.ts";
+import { EVENT_NAMES, videoGenerationCancelRequested } from "./video-generation-events.ts";
 
 /** The function id; with the app id it forms `<app>-video-generate`. Never renamed: runs in flight depend on it. */
 export const VIDEO_GENERATE_FUNCTION_ID = "video-generate";
@@ -15,17 +14,55 @@ export const VIDEO_GENERATE_FUNCTION_ID = "video-generate";
 /** Step retries per step (7 attempts): enough to ride out a throttling burst with the 2→60 s backoff. */
 const STEP_RETRIES = 6;
 
-type InngestLogger = { info: (...args: unknown[]) => void; warn: (...args: unknown[]) => void };
+/**
+ * The trigger as the function sees it: typed as a request, checked by the `validate` step rather than by the SDK.
+ * The SDK's own check runs before the handler, so a bad request would end the run with no record, no `invalid_input`
+ * code, and a stack trace in the run's output; and it would refuse `data._inngest`, which Inngest adds to every
+ * invoked run (`step.invoke`, the dashboard's Invoke button). Senders still get the full schema check from
+ * `videoGenerationRequested.create()`.
+ */
+const requestedTrigger = eventType(EVENT_NAMES.requested, {
+  schema: staticSchema<VideoGenerateRequest & { _inngest?: Record<string, unknown> }>(),
+});
 
 /** Inngest's logger is object-first (Pino style); the handler's is message-first. */
+type InngestLogger = { info: (...args: unknown[]) => void; warn: (...args: unknown[]) => void };
 const adaptLogger = (logger: InngestLogger): StageContext["logger"] => ({
   info: (message, fields) => logger.info(fields ?? {}, message),
   warn: (message, fields) => logger.warn(fields ?? {}, message),
 });
 
+/** Inngest's step tools as the handler's `StageStepTools`. */
+function stageStepTools(step: {
+  run: (id: string, body: () => Promise<unknown>) => Promise<unknown>;
+  sleep: (id: string, duration: number) => Promise<unknown>;
+  waitForEvent: (id: string, options: { event: string; timeout: number; if: string }) => Promise<unknown>;
+  sendEvent: (id: string, payload: unknown) => Promise<unknown>;
+}): StageContext["step"] {
+  return {
+    run: (id, body) => step.run(id, body) as never,
+    sleep: async (id, durationMs) => {
+      await step.sleep(id, durationMs);
+    },
+    // Generation ids are letters, digits and `._:-` (or `run-<uuid>`): safe inside a CEL string literal.
+    waitForGenerationEvent: (id, { event, generationId, timeoutMs }) =>
+      step.waitForEvent(id, {
+        event,
+        timeout: timeoutMs,
+        if: `async.data.generation_id == '${generationId}'`,
+      }) as never,
+    sendEvent: (id, payload) => step.sendEvent(id, payload),
+  };
+}
+
 /**
  * Builds the stage's Inngest functions on the host's own client with its own dependencies, so an orchestrator can
- * serve them in its app: `video-generate` (the pipeline) and `video-generate-cancel` (cleanup on a cancel command).
+ * serve them in its app:
+ * - `video-generate`: the pipeline (its `onFailure` cleans up and emits `video/generation.failed`);
+ * - `video-generate-cancel`: a cancel command for a generation id, also for runs `cancelOn` cannot match (a
+ *   generation without a client id) and for records whose run is gone;
+ * - `video-generate-on-cancelled`: cleanup after every cancellation Inngest performs, whatever the route (`cancelOn`,
+ *   the REST API, the dashboard, bulk cancel), which ends a run without running any of its code.
  *
  * Flow control, and why:
  * - `throttle` 10 starts/s (burst 10): smooths a fan-out of hundreds of events into a steady stream; it queues, never
@@ -36,52 +73,41 @@ const adaptLogger = (logger: InngestLogger): StageContext["logger"] => ({
  * - `cancelOn` the cancel command, matched on `generation_id`.
  */
 export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies: VideoGenerateDependencies) {
-  const { provider, metadataStore } = dependencies;
+  const { provider, metadataStore, settings } = dependencies;
+  const cleanUp = (
+    generationId: string,
+    ending: GenerationEnding,
+    startedBy?: { runId: string; eventData: unknown },
+  ) => cleanUpGeneration({ generationId, ending, provider, metadataStore, settings, startedBy });
 
   const videoGenerate = inngest.createFunction(
     {
       id: VIDEO_GENERATE_FUNCTION_ID,
       name: "Generate video (wan2.6-i2v-flash)",
-      triggers: [videoGenerationRequested],
+      triggers: [requestedTrigger],
       retries: STEP_RETRIES,
       throttle: { limit: 10, period: "1s", burst: 10 },
       cancelOn: [
         { event: videoGenerationCancelRequested, if: "async.data.generation_id == event.data.generation_id" },
       ],
       onFailure: async ({ event, error, step }) => {
-        const original = event.data.event as { data?: { generation_id?: unknown; correlation?: unknown } };
-        const requestedId = original.data?.generation_id;
-        const generationId = generationIdForRun(
-          typeof requestedId === "string" ? requestedId : undefined,
-          String(event.data.run_id),
-        );
+        const original = event.data.event as { data?: unknown };
+        const runId = String(event.data.run_id);
+        const generationId = generationIdOfRun(original.data, runId);
         const { code, message } = parseErrorCode(error.message);
+        const ending: GenerationEnding = { kind: "failed", code, message };
         const outcome = await step.run("clean-up", () =>
-          cleanUpGeneration({
-            generationId,
-            ending: { kind: "failed", code, message },
-            provider,
-            metadataStore,
-          }),
+          cleanUp(generationId, ending, { runId, eventData: original.data }),
         );
-        const correlation =
-          outcome.correlation ?? (original.data?.correlation as Record<string, unknown>) ?? null;
-        await step.sendEvent("notify-failed", {
-          name: EVENT_NAMES.failed,
-          data: {
-            generation_id: generationId,
-            error: { code, message },
-            task_id: outcome.taskId,
-            correlation,
-          },
-        });
+        const events = cleanUpEvents(generationId, ending, outcome);
+        if (events.length > 0) await step.sendEvent("notify-failed", events);
       },
     },
     async ({ event, step, runId, attempt, logger }) =>
       runVideoGeneration(
         {
           event: { data: event.data, ts: event.ts },
-          step: step as unknown as StageContext["step"],
+          step: stageStepTools(step as never),
           runId,
           attempt,
           logger: adaptLogger(logger as unknown as InngestLogger),
@@ -98,29 +124,38 @@ export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies:
       retries: STEP_RETRIES,
     },
     async ({ event, step }) => {
-      const reason = event.data.reason ?? "cancel requested";
-      const outcome = await step.run("clean-up", () =>
-        cleanUpGeneration({
-          generationId: event.data.generation_id,
-          ending: { kind: "canceled", reason },
-          provider,
-          metadataStore,
-        }),
-      );
-      if (!outcome.changed) return { canceled: false };
-      await step.sendEvent("notify-canceled", {
-        name: EVENT_NAMES.canceled,
-        data: {
-          generation_id: event.data.generation_id,
-          task_id: outcome.taskId,
-          provider_task_canceled: outcome.providerTaskCanceled,
-          reason,
-          correlation: outcome.correlation,
-        },
-      });
-      return { canceled: true, providerTaskCanceled: outcome.providerTaskCanceled };
+      const ending: GenerationEnding = { kind: "canceled", reason: event.data.reason ?? "cancel requested" };
+      const outcome = await step.run("clean-up", () => cleanUp(event.data.generation_id, ending));
+      const events = cleanUpEvents(event.data.generation_id, ending, outcome);
+      if (events.length > 0) await step.sendEvent("notify-canceled", events);
+      return { canceled: outcome.changed, providerTaskCanceled: outcome.providerTaskCanceled };
     },
   );
 
-  return [videoGenerate, videoGenerateCancel] as const;
+  const videoGenerateOnCancelled = inngest.createFunction(
+    {
+      id: `${VIDEO_GENERATE_FUNCTION_ID}-on-cancelled`,
+      name: "Clean up a canceled video generation run",
+      triggers: [
+        {
+          event: "inngest/function.cancelled",
+          if: `event.data.function_id == '${inngest.id}-${VIDEO_GENERATE_FUNCTION_ID}'`,
+        },
+      ],
+      retries: STEP_RETRIES,
+    },
+    async ({ event, step }) => {
+      const data = event.data as { run_id?: unknown; event?: { data?: unknown } };
+      const runId = String(data.run_id);
+      const eventData = data.event?.data;
+      const generationId = generationIdOfRun(eventData, runId);
+      const ending: GenerationEnding = { kind: "canceled", reason: "run canceled" };
+      const outcome = await step.run("clean-up", () => cleanUp(generationId, ending, { runId, eventData }));
+      const events = cleanUpEvents(generationId, ending, outcome);
+      if (events.length > 0) await step.sendEvent("notify-canceled", events);
+      return { canceled: outcome.changed, providerTaskCanceled: outcome.providerTaskCanceled };
+    },
+  );
+
+  return [videoGenerate, videoGenerateCancel, videoGenerateOnCancelled] as const;
 }

@@ -43,10 +43,38 @@ export const videoGenerationCancelRequested = eventType("video/generation.cancel
   schema: z.object({ generation_id: z.string().min(1), reason: z.string().max(500).optional() }),
 });
 
+/**
+ * Internal: every ending of a generation (succeeded, failed, canceled), sent with the public event. Identical
+ * requests attached to this generation wait for it (one event name for all three endings).
+ */
+export const videoGenerationSettled = eventType("video/generation.settled", {
+  schema: z.object({ generation_id: z.string(), status: z.enum(["succeeded", "failed", "canceled"]) }),
+});
+
+/** Internal: a freed budget slot was handed to this waiting generation; it wakes and takes it. */
+export const videoGenerationSlotGranted = eventType("video/generation.slot-granted", {
+  schema: z.object({ generation_id: z.string() }),
+});
+
 export const EVENT_NAMES = {
   requested: "video/generation.requested",
   completed: "video/generation.completed",
   failed: "video/generation.failed",
   canceled: "video/generation.canceled",
   cancelRequested: "video/generation.cancel-requested",
+  settled: "video/generation.settled",
+  slotGranted: "video/generation.slot-granted",
 } as const;
+
+/** The internal `settled` event of a generation's ending. */
+export function settledEvent(generationId: string, status: "succeeded" | "failed" | "canceled") {
+  return { name: EVENT_NAMES.settled, data: { generation_id: generationId, status } };
+}
+
+/** One `slot-granted` event per waiter a freed slot was handed to. */
+export function slotGrantedEvents(generationIds: readonly string[]) {
+  return generationIds.map((generationId) => ({
+    name: EVENT_NAMES.slotGranted,
+    data: { generation_id: generationId },
+  }));
+}

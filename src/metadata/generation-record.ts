@@ -100,3 +100,32 @@ export interface Totals {
   /** Sum of cost estimates of succeeded generations that were not cache hits, per currency. */
   cost: Array<{ currency: string; amount: number }>;
 }
+
+/** How a budget slot is asked for. */
+export interface SlotOptions {
+  /** Provider tasks in flight at once, account-wide (VIDEO_GEN_BUDGET). */
+  limit: number;
+  /** Lease of a taken slot, ms; renewed at every status check, so it only runs out when a run has died. */
+  leaseMs: number;
+  /** A waiter that has not asked again for this long is taken for dead and loses its place, ms. */
+  staleWaiterMs: number;
+}
+
+/** How freed slots are handed to waiters. */
+export interface SlotHandOver {
+  limit: number;
+  /** Lease of a handed-over slot until its waiter takes it, ms; after it the slot is free for anyone. */
+  grantLeaseMs: number;
+  staleWaiterMs: number;
+}
+
+/** The answer to asking for a budget slot. */
+export type SlotRequest =
+  | { acquired: true }
+  | {
+      acquired: false;
+      /** 1-based place in the queue of waiters, oldest first. */
+      position: number;
+      /** Waiters in the queue, this one included. */
+      waiting: number;
+    };

@@ -7,6 +7,9 @@ import type {
   GenerationStage,
   GenerationStatus,
   ListFilter,
+  SlotHandOver,
+  SlotOptions,
+  SlotRequest,
   SubmitState,
   Totals,
 } from "./generation-record.ts";
@@ -36,6 +39,22 @@ export interface MetadataStore {
     runId: string | null;
   }): Promise<void>;
 
+  /**
+   * Records a generation that ended before its run wrote a record: a request refused by validation, or a run
+   * canceled while it was still queued. The record is created terminal. An existing record is left untouched
+   * unless it, too, ended without a result in another run (a run in flight or a succeeded generation under the same
+   * id must not be overwritten by a bad or canceled duplicate). Returns whether a record was written.
+   */
+  recordEarlyEnding(input: {
+    generationId: string;
+    request: Record<string, unknown>;
+    correlation: Record<string, unknown> | null;
+    runId: string | null;
+    provider: string;
+    model: string;
+    ending: { status: "failed" | "canceled"; code: string; message: string };
+  }): Promise<boolean>;
+
   /** The newest succeeded, cacheable (not `bypass`) record with this cache key. */
   findSucceededByCacheKey(cacheKey: string): Promise<GenerationRecord | null>;
 
@@ -51,15 +70,21 @@ export interface MetadataStore {
   }): Promise<ClaimResult>;
 
   /**
-   * Takes a slot of the account-wide in-flight budget for `holder` (a generation id) if fewer than `limit` unexpired
-   * leases exist. Idempotent: a holder that already has a slot gets it renewed. Expired leases are freed first.
+   * Asks for a slot of the account-wide in-flight budget for `holder` (a generation id). Granted when the holder
+   * already has one (renewed: a slot handed over to it is taken here), or when fewer than `limit` unexpired leases
+   * exist and no older waiter is still owed a slot. Otherwise the holder joins (or stays in) the queue of waiters,
+   * oldest first, and learns its place. Expired leases and waiters not seen for `staleWaiterMs` are dropped first.
    */
-  acquireSlot(holder: string, options: { limit: number; leaseMs: number }): Promise<boolean>;
+  acquireSlot(holder: string, options: SlotOptions): Promise<SlotRequest>;
   /** Extends the holder's lease; no-op without one. */
   renewSlot(holder: string, leaseMs: number): Promise<void>;
-  /** Frees the holder's slot; no-op without one. */
-  releaseSlot(holder: string): Promise<void>;
-  /** Number of unexpired leases. */
+  /**
+   * Frees the holder's slot (and its place in the queue, if it was waiting), then hands every slot now free to the
+   * oldest waiters, each as a granted slot leased for `handOver.grantLeaseMs`. Returns those waiters, whom the caller
+   * wakes (`video/generation.slot-granted`). No-op for a holder with neither slot nor place.
+   */
+  releaseSlot(holder: string, handOver?: SlotHandOver): Promise<{ grantedTo: string[] }>;
+  /** Number of unexpired leases (granted slots included). */
   countSlots(): Promise<number>;
 
   /** Records that a submit is about to be sent; returns the state the previous attempt left. */

@@ -9,6 +9,7 @@ import {
   type GenerationRecord,
   type GenerationStage,
   type GenerationStatus,
+  type SlotRequest,
   type SubmitState,
   TERMINAL_STATUSES,
   type Totals,
@@ -128,6 +129,35 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
         );
       }),
 
+    recordEarlyEnding: (input) =>
+      guard("recordEarlyEnding", async () => {
+        const { rows } = await sql.query(
+          `INSERT INTO generations (generation_id, request, cache_mode, provider, model, correlation, run_id, status,
+             stage, error_code, error_message, completed_at)
+           VALUES ($1, $2::text::jsonb, 'use', $3, $4, $5::text::jsonb, $6, $7, 'validate', $8, $9, now())
+           ON CONFLICT (generation_id) DO UPDATE SET
+             request = EXCLUDED.request, correlation = EXCLUDED.correlation, run_id = EXCLUDED.run_id,
+             status = EXCLUDED.status, stage = EXCLUDED.stage, error_code = EXCLUDED.error_code,
+             error_message = EXCLUDED.error_message, completed_at = now(), updated_at = now(),
+             result = NULL, task_id = NULL, provider_request_id = NULL, submit_state = 'none',
+             submit_attempted_at = NULL, submitted_at = NULL, provider_status = NULL, attached_to = NULL
+           WHERE generations.status IN ('failed', 'canceled') AND generations.run_id IS DISTINCT FROM EXCLUDED.run_id
+           RETURNING generation_id`,
+          [
+            input.generationId,
+            JSON.stringify(input.request),
+            input.provider,
+            input.model,
+            input.correlation === null ? null : JSON.stringify(input.correlation),
+            input.runId,
+            input.ending.status,
+            input.ending.code,
+            input.ending.message,
+          ],
+        );
+        return rows.length > 0;
+      }),
+
     findSucceededByCacheKey: (cacheKey) =>
       guard("findSucceededByCacheKey", async () => {
         const { rows } = await sql.query<GenerationRow>(
@@ -151,25 +181,47 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
         }
       }),
 
-    acquireSlot: (holder, { limit, leaseMs }) =>
+    acquireSlot: (holder, { limit, leaseMs, staleWaiterMs }) =>
       guard("acquireSlot", () =>
-        sql.transaction(async (tx) => {
-          await tx.query("SELECT pg_advisory_xact_lock($1)", [SLOT_LOCK_KEY]);
-          await tx.query("DELETE FROM provider_slots WHERE lease_expires_at <= now()");
+        sql.transaction(async (tx): Promise<SlotRequest> => {
+          await lockBudget(tx, staleWaiterMs);
+          // A slot already held (or handed over to this holder) is renewed and taken.
           const renewed = await tx.query(
-            `UPDATE provider_slots SET lease_expires_at = now() + $2::float8 * interval '1 millisecond'
+            `UPDATE provider_slots SET lease_expires_at = now() + $2::float8 * interval '1 millisecond', granted = false
              WHERE holder = $1 RETURNING holder`,
             [holder, leaseMs],
           );
-          if (renewed.rows.length > 0) return true;
-          const inserted = await tx.query(
-            `INSERT INTO provider_slots (holder, lease_expires_at)
-             SELECT $1, now() + $2::float8 * interval '1 millisecond'
-             WHERE (SELECT count(*) FROM provider_slots) < $3::int
-             RETURNING holder`,
-            [holder, leaseMs, limit],
+          if (renewed.rows.length > 0) {
+            await tx.query("DELETE FROM provider_slot_waiters WHERE holder = $1", [holder]);
+            return { acquired: true };
+          }
+          // Free slots go to the oldest waiters first: a newcomer (or a later waiter) may take one only when more
+          // slots are free than waiters are queued ahead of it.
+          const { rows } = await tx.query<{ free: number; ahead: number; waiting: number }>(
+            `SELECT $2::int - (SELECT count(*) FROM provider_slots)::int AS free,
+               (SELECT count(*) FROM provider_slot_waiters w
+                 WHERE NOT EXISTS (SELECT 1 FROM provider_slot_waiters WHERE holder = $1)
+                    OR (w.enqueued_at, w.holder) <
+                       (SELECT enqueued_at, holder FROM provider_slot_waiters WHERE holder = $1))::int AS ahead,
+               (SELECT count(*) FROM provider_slot_waiters WHERE holder <> $1)::int AS waiting`,
+            [holder, limit],
           );
-          return inserted.rows.length > 0;
+          const { free, ahead, waiting } = rows[0] ?? { free: 0, ahead: 0, waiting: 0 };
+          if (free > ahead) {
+            await tx.query(
+              `INSERT INTO provider_slots (holder, lease_expires_at)
+               VALUES ($1, now() + $2::float8 * interval '1 millisecond')`,
+              [holder, leaseMs],
+            );
+            await tx.query("DELETE FROM provider_slot_waiters WHERE holder = $1", [holder]);
+            return { acquired: true };
+          }
+          await tx.query(
+            `INSERT INTO provider_slot_waiters (holder) VALUES ($1)
+             ON CONFLICT (holder) DO UPDATE SET seen_at = clock_timestamp()`,
+            [holder],
+          );
+          return { acquired: false, position: ahead + 1, waiting: waiting + 1 };
         }),
       ),
 
@@ -183,10 +235,32 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
         );
       }),
 
-    releaseSlot: (holder) =>
-      guard("releaseSlot", async () => {
-        await sql.query("DELETE FROM provider_slots WHERE holder = $1", [holder]);
-      }),
+    releaseSlot: (holder, handOver) =>
+      guard("releaseSlot", () =>
+        sql.transaction(async (tx) => {
+          await lockBudget(tx, handOver?.staleWaiterMs);
+          await tx.query("DELETE FROM provider_slots WHERE holder = $1", [holder]);
+          await tx.query("DELETE FROM provider_slot_waiters WHERE holder = $1", [holder]);
+          if (!handOver) return { grantedTo: [] };
+          const granted = await tx.query<{ holder: string }>(
+            `INSERT INTO provider_slots (holder, lease_expires_at, granted)
+             SELECT holder, now() + $2::float8 * interval '1 millisecond', true FROM provider_slot_waiters
+             ORDER BY enqueued_at, holder
+             LIMIT greatest(0, $1::int - (SELECT count(*) FROM provider_slots)::int)
+             ON CONFLICT (holder) DO NOTHING
+             RETURNING holder`,
+            [handOver.limit, handOver.grantLeaseMs],
+          );
+          const grantedTo = granted.rows.map((row) => row.holder);
+          if (grantedTo.length > 0) {
+            await tx.query(
+              "DELETE FROM provider_slot_waiters WHERE holder IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+              [JSON.stringify(grantedTo)],
+            );
+          }
+          return { grantedTo };
+        }),
+      ),
 
     countSlots: () =>
       guard("countSlots", async () => {
@@ -393,6 +467,21 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
     if (rows.length > 0) return;
     const existing = await sql.query("SELECT 1 FROM generations WHERE generation_id = $1", [generationId]);
     if (existing.rows.length === 0) throw notFound(generationId);
+  }
+}
+
+/**
+ * Serialises budget changes across processes for the rest of the transaction, then drops expired leases and, when
+ * a horizon is given, waiters that stopped asking (runs that died while queued).
+ */
+async function lockBudget(tx: SqlClient, staleWaiterMs: number | undefined): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock($1)", [SLOT_LOCK_KEY]);
+  await tx.query("DELETE FROM provider_slots WHERE lease_expires_at <= now()");
+  if (staleWaiterMs !== undefined) {
+    await tx.query(
+      "DELETE FROM provider_slot_waiters WHERE seen_at <= now() - $1::float8 * interval '1 millisecond'",
+      [staleWaiterMs],
+    );
   }
 }
 

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
 import { type ErrorCategory, VideoGenerationError } from "../errors/video-generation-error.ts";
-import { cleanUpGeneration } from "../functions/clean-up-generation.ts";
+import { cleanUpEvents, cleanUpGeneration, type GenerationEnding } from "../functions/clean-up-generation.ts";
+import { generationIdOfRun } from "../functions/generation-id.ts";
 import { parseErrorCode } from "../functions/to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "../functions/video-generate-dependencies.ts";
-import { generationIdForRun, runVideoGeneration } from "../functions/video-generate-handler.ts";
+import { runVideoGeneration } from "../functions/video-generate-handler.ts";
 import { EVENT_NAMES } from "../functions/video-generation-events.ts";
 import { EventBus } from "./event-bus.ts";
 import { type InProcessRunOptions, runInProcess } from "./in-process-runner.ts";
@@ -41,9 +42,20 @@ export async function generateInProcess(
 ): Promise<GenerationOutcome> {
   const runId = options.runId ?? randomUUID();
   const bus = options.bus ?? new EventBus();
-  const requestedId = (request as { generation_id?: unknown } | null)?.generation_id;
-  const generationId = generationIdForRun(typeof requestedId === "string" ? requestedId : undefined, runId);
-  const { provider, metadataStore } = dependencies;
+  const generationId = generationIdOfRun(request, runId);
+  const { provider, metadataStore, settings } = dependencies;
+  const cleanUp = async (ending: GenerationEnding) => {
+    const outcome = await cleanUpGeneration({
+      generationId,
+      ending,
+      provider,
+      metadataStore,
+      settings,
+      startedBy: { runId, eventData: request },
+    });
+    bus.publish(cleanUpEvents(generationId, ending, outcome));
+    return outcome;
+  };
   try {
     const response = await runInProcess(
       (context) => runVideoGeneration(context, dependencies),
@@ -58,43 +70,24 @@ export async function generateInProcess(
           ? options.signal.reason.message
           : (options.signal.reason ?? "canceled"),
       );
-      const outcome = await cleanUpGeneration({
-        generationId,
-        ending: { kind: "canceled", reason },
-        provider,
-        metadataStore,
-      });
-      bus.publish({
-        name: EVENT_NAMES.canceled,
-        data: {
-          generation_id: generationId,
-          task_id: outcome.taskId,
-          provider_task_canceled: outcome.providerTaskCanceled,
-          reason,
-          correlation: outcome.correlation,
-        },
-      });
+      const outcome = await cleanUp({ kind: "canceled", reason });
       return { status: "canceled", generationId, providerTaskCanceled: outcome.providerTaskCanceled };
     }
     const stageError = stageErrorOf(error);
+    if (stageError?.category === "canceled" && stageError.code === "canceled") {
+      // Canceled from elsewhere (its record says so) while this process ran it: that cancel announced it.
+      return { status: "canceled", generationId, providerTaskCanceled: false };
+    }
     const { code, message } = stageError
       ? { code: stageError.code, message: stageError.message }
       : parseErrorCode(error instanceof Error ? error.message : String(error));
-    const outcome = await cleanUpGeneration({
-      generationId,
-      ending: { kind: "failed", code, message },
-      provider,
-      metadataStore,
-    }).catch(() => ({ taskId: null, correlation: null }));
-    bus.publish({
-      name: EVENT_NAMES.failed,
-      data: {
-        generation_id: generationId,
-        error: { code, message },
-        task_id: outcome.taskId,
-        correlation: outcome.correlation,
-      },
-    });
+    // The failure is reported whether or not the clean-up could reach the stores.
+    await cleanUp({ kind: "failed", code, message }).catch(() =>
+      bus.publish({
+        name: EVENT_NAMES.failed,
+        data: { generation_id: generationId, error: { code, message }, task_id: null, correlation: null },
+      }),
+    );
     return {
       status: "failed",
       generationId,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { NonRetriableError, RetryAfterError } from "inngest";
-import type { StageContext, StageStepTools } from "../functions/video-generate-handler.ts";
-import { EventBus } from "./event-bus.ts";
+import type { StageContext, StageStepTools } from "../functions/stage-context.ts";
+import { type BusEvent, EventBus } from "./event-bus.ts";
 import { type RunnerClock, systemClock } from "./runner-clock.ts";
 
 /** One thing the runner did, for progress displays and tests. */
@@ -10,6 +10,7 @@ export type RunnerStepEvent =
   | { kind: "step-completed"; id: string; attempt: number; durationMs: number }
   | { kind: "step-retrying"; id: string; attempt: number; delayMs: number; error: string }
   | { kind: "sleeping"; id: string; durationMs: number }
+  | { kind: "waiting"; id: string; event: string; timeoutMs: number }
   | { kind: "event-sent"; id: string; names: string[] };
 
 export interface InProcessRunOptions {
@@ -26,6 +27,38 @@ export interface InProcessRunOptions {
   memoized?: ReadonlyMap<string, unknown>;
   onStep?: (event: RunnerStepEvent) => void;
   logger?: StageContext["logger"];
+}
+
+/**
+ * The first event on the bus named `name` for which `match` holds, or null once the clock has slept `timeoutMs`
+ * (`step.waitForEvent`, on the runner's clock so accelerated tests do not wait in real time).
+ */
+function waitForEvent(
+  bus: EventBus,
+  clock: RunnerClock,
+  options: { name: string; match: (event: BusEvent) => boolean; timeoutMs: number; signal?: AbortSignal },
+): Promise<BusEvent | null> {
+  const stopTimer = new AbortController();
+  const timerSignal = options.signal ? AbortSignal.any([options.signal, stopTimer.signal]) : stopTimer.signal;
+  return new Promise<BusEvent | null>((resolve, reject) => {
+    const unsubscribe = bus.subscribe((event) => {
+      if (event.name !== options.name || !options.match(event)) return;
+      unsubscribe();
+      stopTimer.abort();
+      resolve(event);
+    });
+    clock.sleep(Math.max(1_000, options.timeoutMs), timerSignal).then(
+      () => {
+        unsubscribe();
+        resolve(null);
+      },
+      (error) => {
+        unsubscribe();
+        // Stopped because the event came: already resolved. Aborted by the run's signal: the run is canceled.
+        if (!stopTimer.signal.aborted) reject(error);
+      },
+    );
+  });
 }
 
 /** Inngest's own default backoff is server-side; this mirrors its shape: exponential, capped at 60 s. */
@@ -108,6 +141,21 @@ export async function runInProcess<T>(
       // Inngest rounds sleeps under a second up to one second.
       await clock.sleep(Math.max(1_000, durationMs), signal);
       journal.set(id, null);
+    },
+    async waitForGenerationEvent(id, { event, generationId, timeoutMs }) {
+      if (journal.has(id))
+        return structuredClone(journal.get(id)) as { data: Record<string, unknown> } | null;
+      notify({ kind: "waiting", id, event, timeoutMs });
+      const received = await waitForEvent(bus, clock, {
+        name: event,
+        match: (candidate) =>
+          (candidate.data as { generation_id?: unknown } | null)?.generation_id === generationId,
+        timeoutMs,
+        signal,
+      });
+      const value = received === null ? null : JSON.parse(JSON.stringify({ data: received.data }));
+      journal.set(id, value);
+      return structuredClone(value);
     },
     async sendEvent(
       id: string,

@@ -238,7 +238,7 @@ describe("nextPollDelayMs", () => {
     expect(run(29 * 60).checks).toBeLessThan(29 * 4);
   });
 
-  test("any input gives null or whole seconds in [1 s, 60 s] that never pass the deadline", () => {
+  test("any input gives null or whole seconds in [1 s, 60 s] (more only to reach the deadline) that never pass it", () => {
     const input = fc.record({
       attempt: fc.nat({ max: 300 }),
       elapsedMs: fc.nat({ max: 4 * 60 * 60 * SECOND }),
@@ -255,12 +255,33 @@ describe("nextPollDelayMs", () => {
         if (delay === null) return;
         expect(Number.isInteger(delay / SECOND)).toBe(true);
         expect(delay).toBeGreaterThanOrEqual(1 * SECOND);
-        expect(delay).toBeLessThanOrEqual(60 * SECOND);
+        const evenShare = (value.deadlineMs - value.elapsedMs) / (value.maxChecks - value.attempt);
+        expect(delay).toBeLessThanOrEqual(Math.max(60 * SECOND, Math.ceil(evenShare / SECOND) * SECOND));
         expect(value.elapsedMs + delay).toBeLessThanOrEqual(value.deadlineMs);
       }),
       { numRuns: 5000, seed: 42 },
     );
   });
+});
+
+test("a deadline longer than the checks cover at one a minute stretches the interval until they reach it", () => {
+  const deadlineMs = 86_399 * SECOND;
+  let elapsedMs = 0;
+  let checks = 0;
+  for (;;) {
+    const delay = nextPollDelayMs({
+      attempt: checks,
+      elapsedMs,
+      expectedRenderMs: 53 * SECOND,
+      deadlineMs,
+      maxChecks: 100,
+    });
+    if (delay === null) break;
+    elapsedMs += delay;
+    checks++;
+  }
+  expect(checks).toBeLessThanOrEqual(100);
+  expect(elapsedMs).toBeGreaterThan(deadlineMs - 60 * SECOND);
 });
 
 describe("benchmark target", () => {

@@ -31,7 +31,7 @@ export function describeMetadataStoreContract(harness: () => MetadataStoreHarnes
     ({ store, sql } = harness());
   });
   beforeEach(async () => {
-    await sql.query("TRUNCATE generations, provider_slots");
+    await sql.query("TRUNCATE generations, provider_slots, provider_slot_waiters");
   });
 
   async function newGeneration(
@@ -297,6 +297,9 @@ export function describeMetadataStoreContract(harness: () => MetadataStoreHarnes
   });
 
   describe("provider budget", () => {
+    const slot = (limit: number, leaseMs = 60_000) => ({ limit, leaseMs, staleWaiterMs: 60_000 });
+    const handOver = (limit: number) => ({ limit, grantLeaseMs: 60_000, staleWaiterMs: 60_000 });
+
     it("grants exactly `limit` of 30 racing holders and never exceeds it", async () => {
       const racing = await harness().concurrentStore(31);
       let highest = 0;
@@ -308,39 +311,130 @@ export function describeMetadataStoreContract(harness: () => MetadataStoreHarnes
         }
       })();
       const holders = Array.from({ length: 30 }, (_, index) => `holder-${index}`);
-      const granted = await Promise.all(
-        holders.map((holder) => racing.acquireSlot(holder, { limit: 5, leaseMs: 60_000 })),
-      );
+      const answers = await Promise.all(holders.map((holder) => racing.acquireSlot(holder, slot(5))));
       racingDone = true;
       await watcher;
+      const granted = answers.map((answer) => answer.acquired);
       expect(granted.filter(Boolean)).toHaveLength(5);
       expect(highest).toBeLessThanOrEqual(5);
       expect(await store.countSlots()).toBe(5);
+      // The 25 others are queued, each with its own place.
+      const places = answers.flatMap((answer) => (answer.acquired ? [] : [answer.position]));
+      expect(places.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
 
-      // Re-acquiring renews instead of taking a second slot; a full budget still refuses newcomers.
+      // Re-acquiring renews instead of taking a second slot; a full budget still queues newcomers, behind the others.
       const holding = holders.filter((_, index) => granted[index]);
-      expect(await store.acquireSlot(holding[0]!, { limit: 5, leaseMs: 60_000 })).toBe(true);
-      expect(await store.acquireSlot("newcomer", { limit: 5, leaseMs: 60_000 })).toBe(false);
+      expect(await store.acquireSlot(holding[0]!, slot(5))).toEqual({ acquired: true });
+      expect(await store.acquireSlot("newcomer", slot(5))).toEqual({
+        acquired: false,
+        position: 26,
+        waiting: 26,
+      });
       expect(await store.countSlots()).toBe(5);
+    });
 
-      await store.releaseSlot(holding[0]!);
-      await store.releaseSlot("never-held");
-      expect(await store.countSlots()).toBe(4);
-      expect(await store.acquireSlot("newcomer", { limit: 5, leaseMs: 60_000 })).toBe(true);
+    it("hands a freed slot to the oldest waiter, not to whoever asks first", async () => {
+      expect(await store.acquireSlot("holder", slot(1))).toEqual({ acquired: true });
+      expect(await store.acquireSlot("first-waiter", slot(1))).toMatchObject({
+        acquired: false,
+        position: 1,
+      });
+      expect(await store.acquireSlot("second-waiter", slot(1))).toMatchObject({
+        acquired: false,
+        position: 2,
+      });
+
+      expect(await store.releaseSlot("holder", handOver(1))).toEqual({ grantedTo: ["first-waiter"] });
+      expect(await store.countSlots()).toBe(1);
+      // A newcomer and the second waiter find the slot taken by the hand-over.
+      expect(await store.acquireSlot("newcomer", slot(1))).toMatchObject({ acquired: false, position: 2 });
+      expect(await store.acquireSlot("second-waiter", slot(1))).toMatchObject({
+        acquired: false,
+        position: 1,
+      });
+      // The first waiter takes its slot when it wakes.
+      expect(await store.acquireSlot("first-waiter", slot(1))).toEqual({ acquired: true });
+
+      expect(await store.releaseSlot("first-waiter", handOver(1))).toEqual({ grantedTo: ["second-waiter"] });
+      expect(await store.releaseSlot("never-held", handOver(1))).toEqual({ grantedTo: [] });
+      // A waiter that gives up leaves the queue.
+      expect(await store.releaseSlot("newcomer", handOver(1))).toEqual({ grantedTo: [] });
+      expect(await store.releaseSlot("second-waiter", handOver(1))).toEqual({ grantedTo: [] });
+      expect(await store.countSlots()).toBe(0);
+      expect(await store.acquireSlot("late", slot(1))).toEqual({ acquired: true });
+    });
+
+    it("lets a waiter that stopped asking lose its place", async () => {
+      expect(await store.acquireSlot("holder", slot(1))).toEqual({ acquired: true });
+      await store.acquireSlot("gone", { limit: 1, leaseMs: 60_000, staleWaiterMs: 60_000 });
+      await store.acquireSlot("alive", { limit: 1, leaseMs: 60_000, staleWaiterMs: 60_000 });
+      await sleep(300);
+      await store.acquireSlot("alive", { limit: 1, leaseMs: 60_000, staleWaiterMs: 60_000 });
+      // "gone" has not asked for 250 ms and more: with that horizon it is dropped, and the slot goes to "alive".
+      expect(
+        await store.releaseSlot("holder", { limit: 1, grantLeaseMs: 60_000, staleWaiterMs: 250 }),
+      ).toEqual({
+        grantedTo: ["alive"],
+      });
     });
 
     it("frees an expired lease for another holder and does not renew it", async () => {
-      expect(await store.acquireSlot("short", { limit: 1, leaseMs: 300 })).toBe(true);
-      expect(await store.acquireSlot("waiting", { limit: 1, leaseMs: 60_000 })).toBe(false);
+      expect(await store.acquireSlot("short", slot(1, 300))).toEqual({ acquired: true });
+      expect((await store.acquireSlot("waiting", slot(1))).acquired).toBe(false);
       await store.renewSlot("short", 400);
       await sleep(250);
       // Still held thanks to the renewal.
-      expect(await store.acquireSlot("waiting", { limit: 1, leaseMs: 60_000 })).toBe(false);
+      expect((await store.acquireSlot("waiting", slot(1))).acquired).toBe(false);
       await sleep(300);
       expect(await store.countSlots()).toBe(0);
       await store.renewSlot("short", 60_000);
-      expect(await store.acquireSlot("waiting", { limit: 1, leaseMs: 60_000 })).toBe(true);
-      expect(await store.acquireSlot("short", { limit: 1, leaseMs: 60_000 })).toBe(false);
+      expect(await store.acquireSlot("waiting", slot(1))).toEqual({ acquired: true });
+      expect((await store.acquireSlot("short", slot(1))).acquired).toBe(false);
+    });
+
+    it("lets a handed-over slot lapse when its waiter never takes it", async () => {
+      expect(await store.acquireSlot("holder", slot(1))).toEqual({ acquired: true });
+      await store.acquireSlot("waiter", slot(1));
+      expect(
+        await store.releaseSlot("holder", { limit: 1, grantLeaseMs: 200, staleWaiterMs: 60_000 }),
+      ).toEqual({
+        grantedTo: ["waiter"],
+      });
+      expect((await store.acquireSlot("other", slot(1))).acquired).toBe(false);
+      await sleep(300);
+      expect(await store.acquireSlot("other", slot(1))).toEqual({ acquired: true });
+    });
+  });
+
+  describe("early endings", () => {
+    const ending = (runId: string) => ({
+      generationId: "early-1",
+      request: { prompt: "" },
+      correlation: { shot: "1" },
+      runId,
+      provider: "dashscope",
+      model: "wan2.6-i2v-flash",
+      ending: { status: "failed" as const, code: "invalid_input", message: "prompt must contain text" },
+    });
+
+    it("creates a terminal record for a run that ended before writing one", async () => {
+      expect(await store.recordEarlyEnding(ending("run-a"))).toBe(true);
+      expect(await store.get("early-1")).toMatchObject({
+        status: "failed",
+        errorCode: "invalid_input",
+        correlation: { shot: "1" },
+        runId: "run-a",
+      });
+    });
+
+    it("never overwrites a generation in flight or succeeded under the same id", async () => {
+      const generationId = await newGeneration();
+      expect(await store.recordEarlyEnding({ ...ending("run-b"), generationId })).toBe(false);
+      expect(await store.get(generationId)).toMatchObject({ status: "pending", errorCode: null });
+      // A record that itself ended without a result in another run is replaced.
+      await store.recordFailed(generationId, { code: "task_failed", message: "x" });
+      expect(await store.recordEarlyEnding({ ...ending("run-b"), generationId })).toBe(true);
+      expect(await store.get(generationId)).toMatchObject({ status: "failed", errorCode: "invalid_input" });
     });
   });
 

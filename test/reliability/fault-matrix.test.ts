@@ -6,12 +6,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { VideoGenerateResponse } from "../../src/contract/video-generate-response.ts";
 import { cleanUpGeneration } from "../../src/functions/clean-up-generation.ts";
+import type { StageContext, StageStepTools } from "../../src/functions/stage-context.ts";
 import type { StageSettings } from "../../src/functions/video-generate-dependencies.ts";
-import {
-  runVideoGeneration,
-  type StageContext,
-  type StageStepTools,
-} from "../../src/functions/video-generate-handler.ts";
+import { runVideoGeneration } from "../../src/functions/video-generate-handler.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
 import type { SandboxOptions } from "../../src/providers/sandbox/index.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
@@ -268,6 +265,7 @@ describe("fault matrix: provider faults", () => {
                 ending: { kind: "canceled", reason: "canceled from another process" },
                 provider,
                 metadataStore,
+                settings: harness.dependencies.settings,
               });
             }
           },
@@ -422,6 +420,12 @@ function journaling(harness: StageHarness, journal: Map<string, unknown>, killed
         killed.throwIfAborted();
         await inner.sleep(id, durationMs);
         journal.set(id, null);
+      },
+      async waitForGenerationEvent(id, options) {
+        killed.throwIfAborted();
+        const value = await inner.waitForGenerationEvent(id, options);
+        journal.set(id, value);
+        return value;
       },
       async sendEvent(id, payload) {
         killed.throwIfAborted();

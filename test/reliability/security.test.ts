@@ -8,8 +8,8 @@ import ipaddr from "ipaddr.js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { isVideoGenerationError } from "../../src/errors/index.ts";
+import type { StageContext, StageStepTools } from "../../src/functions/stage-context.ts";
 import { createVideoGenerateFunctions } from "../../src/functions/video-generate.ts";
-import type { StageContext, StageStepTools } from "../../src/functions/video-generate-handler.ts";
 import { runVideoGeneration } from "../../src/functions/video-generate-handler.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
 import { resolveReferenceImage } from "../../src/media/reference-image.ts";
@@ -346,6 +346,11 @@ async function stepOutputsOf(
         return value;
       },
       sleep: inner.sleep.bind(inner),
+      waitForGenerationEvent: async (id, options) => {
+        const value = await inner.waitForGenerationEvent(id, options);
+        journal.set(id, value);
+        return value;
+      },
       sendEvent: async (id, payload) => {
         journal.set(`${id}:payload`, payload);
         return inner.sendEvent(id, payload);

@@ -1,0 +1,89 @@
+import type { GenerationPlan } from "../contract/plan-generation.ts";
+import { VideoGenerationError } from "../errors/video-generation-error.ts";
+import type { CheckedStatus } from "./checked-status.ts";
+import { expectedRenderMs, nextPollDelayMs } from "./poll-schedule.ts";
+import type { RecordProgress } from "./record-progress.ts";
+import type { StageContext } from "./stage-context.ts";
+import { generationCanceledError } from "./steps/ensure-not-canceled.ts";
+import { checkTask, giveUpOnTask } from "./steps/poll-step.ts";
+import { terminalStatusError } from "./terminal-status-error.ts";
+import { inStep } from "./to-inngest-error.ts";
+import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
+import { slotGrantedEvents } from "./video-generation-events.ts";
+
+/**
+ * `wait-<n>` (a durable sleep) then `poll-<n>` (one status check), on the adaptive schedule, until the task
+ * succeeds; bounded by `maxStatusChecks` and the deadline, after which a still-PENDING task is canceled. A slot freed
+ * when the task ends is handed over at once (`slot-handover`). Returns the last check (SUCCEEDED).
+ */
+export async function pollUntilDone(input: {
+  context: StageContext;
+  generationId: string;
+  taskId: string;
+  plan: GenerationPlan;
+  dependencies: VideoGenerateDependencies;
+  progress: RecordProgress;
+}): Promise<CheckedStatus> {
+  const { context, generationId, taskId, dependencies } = input;
+  const { step } = context;
+  const { settings } = dependencies;
+  const expected = expectedRenderMs({
+    duration: input.plan.provider.duration,
+    resolution: input.plan.provider.resolution,
+    overrideSeconds: settings.renderEstimateSeconds,
+  });
+  let last: CheckedStatus | undefined;
+  let runningSinceMs: number | undefined;
+  let elapsedMs = 0;
+  for (let check = 0; ; check++) {
+    const delay = nextPollDelayMs({
+      attempt: check,
+      elapsedMs,
+      providerStatus: last?.status === "running" ? "running" : last ? "pending" : undefined,
+      runningSinceMs,
+      expectedRenderMs: expected,
+      deadlineMs: settings.deadlineMs,
+      maxChecks: settings.maxStatusChecks,
+    });
+    if (delay === null) {
+      const gaveUp = await step.run(
+        "deadline",
+        inStep(context, () => giveUpOnTask({ generationId, taskId, dependencies })),
+      );
+      if (gaveUp.grantedTo.length > 0) {
+        await step.sendEvent("slot-handover", slotGrantedEvents(gaveUp.grantedTo));
+      }
+      throw new VideoGenerationError(
+        "timeout",
+        `task ${taskId} did not finish within ${Math.round(settings.deadlineMs / 1000)} s (VIDEO_GEN_DEADLINE_S)`,
+        { code: "deadline_exceeded", retryable: false },
+      );
+    }
+    await step.sleep(`wait-${check}`, delay);
+    const checked = await step.run(
+      `poll-${check}`,
+      inStep(context, () =>
+        checkTask({
+          generationId,
+          taskId,
+          progress: Math.min(0.95, (elapsedMs + delay) / expected),
+          dependencies,
+          recordProgress: input.progress,
+        }),
+      ),
+    );
+    elapsedMs += delay;
+    if (checked.grantedTo?.length) {
+      await step.sendEvent("slot-handover", slotGrantedEvents(checked.grantedTo));
+    }
+    if (checked.status === "running" && runningSinceMs === undefined) runningSinceMs = elapsedMs;
+    last = checked;
+    if (checked.status === "pending" || checked.status === "running") continue;
+    if (checked.status === "succeeded") return checked;
+    // Canceled through the record (by `video-gen cancel` or the cancel function) while this run slept.
+    if (checked.generationCanceled) {
+      throw generationCanceledError(generationId);
+    }
+    throw terminalStatusError(taskId, checked);
+  }
+}

@@ -1,0 +1,67 @@
+import type { CheckedStatus } from "../checked-status.ts";
+import type { RecordProgress } from "../record-progress.ts";
+import type { VideoGenerateDependencies } from "../video-generate-dependencies.ts";
+import { slotHandOver } from "../wait-schedule.ts";
+
+/**
+ * Step `poll-<n>`: one status check (no signed URL leaves the step). A task that ended frees its budget slot at once,
+ * handed to the oldest waiter; a task still going renews its lease. A generation canceled from elsewhere while this
+ * run slept reports `canceled` without asking the provider.
+ */
+export async function checkTask(input: {
+  generationId: string;
+  taskId: string;
+  /** Rough 0..1 estimate for progress displays. */
+  progress: number;
+  dependencies: VideoGenerateDependencies;
+  recordProgress: RecordProgress;
+}): Promise<CheckedStatus> {
+  const { generationId, taskId, dependencies } = input;
+  const { metadataStore, provider, settings } = dependencies;
+  if ((await metadataStore.get(generationId))?.status === "canceled") {
+    return {
+      status: "canceled",
+      providerStatus: "CANCELED",
+      checkedAt: dependencies.now().toISOString(),
+      generationCanceled: true,
+    };
+  }
+  const status = await provider.status(taskId);
+  const terminal = status.status !== "pending" && status.status !== "running";
+  let grantedTo: string[] = [];
+  if (terminal) ({ grantedTo } = await metadataStore.releaseSlot(generationId, slotHandOver(settings)));
+  else await metadataStore.renewSlot(generationId, settings.slotLeaseMs);
+  const providerStatus = "providerStatus" in status ? status.providerStatus : status.status.toUpperCase();
+  await input.recordProgress(generationId, "rendering", {
+    status: "submitted",
+    providerStatus,
+    progress: input.progress,
+  });
+  const result: CheckedStatus = {
+    status: status.status,
+    providerStatus,
+    checkedAt: dependencies.now().toISOString(),
+  };
+  if ("scheduledAt" in status && status.scheduledAt) result.scheduledAt = status.scheduledAt;
+  if ("endedAt" in status && status.endedAt) result.endedAt = status.endedAt;
+  if (status.status === "failed") Object.assign(result, { code: status.code, message: status.message });
+  if (grantedTo.length > 0) result.grantedTo = grantedTo;
+  return result;
+}
+
+/**
+ * Step `deadline`: the task did not finish in time. A task still PENDING is canceled (it costs nothing yet; a
+ * RUNNING one cannot be canceled and is billed), and the budget slot is freed.
+ */
+export async function giveUpOnTask(input: {
+  generationId: string;
+  taskId: string;
+  dependencies: VideoGenerateDependencies;
+}): Promise<{ canceled: boolean; providerStatus: string; grantedTo: string[] }> {
+  const { generationId, taskId, dependencies } = input;
+  const { provider, metadataStore, settings } = dependencies;
+  const status = await provider.status(taskId);
+  if (status.status === "pending") await provider.cancel(taskId).catch(() => undefined);
+  const { grantedTo } = await metadataStore.releaseSlot(generationId, slotHandOver(settings));
+  return { canceled: status.status === "pending", providerStatus: status.status, grantedTo };
+}

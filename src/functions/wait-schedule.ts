@@ -1,0 +1,69 @@
+import type { SlotHandOver } from "../metadata/generation-record.ts";
+import type { StageSettings } from "./video-generate-dependencies.ts";
+
+/**
+ * How long a run waits for an event (a handed-over budget slot, an identical generation's ending) before it checks
+ * the record itself. Events wake it at once; the timeout is only the fallback for an event that was missed (one
+ * sent before the wait began, or a run that died without sending it). The fallback starts at 5 s and grows by half
+ * each time up to `capMs`, so a long wait costs a bounded number of steps and a missed event costs, on average, no
+ * more than the short window in which it could be missed.
+ */
+export function fallbackWaitMs(check: number, capMs: number): number {
+  return Math.round(Math.min(capMs, 5_000 * 1.5 ** Math.min(check, 40)));
+}
+
+/** The timings of waiting for a budget slot, derived so that `maxSlotChecks` checks always cover the queue timeout. */
+export function slotWaitTimings(settings: Pick<StageSettings, "queueTimeoutMs" | "maxSlotChecks">) {
+  // Half the checks at the cap cover the whole queue timeout; the growing start uses fewer than the other half.
+  const capMs = Math.max(60_000, Math.ceil((2 * settings.queueTimeoutMs) / settings.maxSlotChecks));
+  return {
+    capMs,
+    /** A handed-over slot stays reserved until its waiter's next fallback check at the latest. */
+    grantLeaseMs: capMs + 60_000,
+    /** A waiter that has not checked for two fallbacks is a run that died and loses its place. */
+    staleWaiterMs: 2 * capMs + 60_000,
+  };
+}
+
+/** How freed slots are handed to the oldest waiters in this deployment. */
+export function slotHandOver(
+  settings: Pick<StageSettings, "budget" | "queueTimeoutMs" | "maxSlotChecks">,
+): SlotHandOver {
+  const { grantLeaseMs, staleWaiterMs } = slotWaitTimings(settings);
+  return { limit: settings.budget, grantLeaseMs, staleWaiterMs };
+}
+
+/** Copy margin after an identical generation's deadline: its copy and persist steps, with retries. */
+const OWNER_COPY_MARGIN_MS = 10 * 60_000;
+
+/** Fallback cap while waiting for an identical generation, derived so the checks cover its longest possible life. */
+export function duplicateWaitCapMs(
+  settings: Pick<StageSettings, "queueTimeoutMs" | "deadlineMs" | "maxDuplicateChecks">,
+): number {
+  const ownerLifetimeMs = settings.queueTimeoutMs + settings.deadlineMs + OWNER_COPY_MARGIN_MS;
+  return Math.max(60_000, Math.ceil((2 * ownerLifetimeMs) / settings.maxDuplicateChecks));
+}
+
+/** Inngest fails a run that reaches this many steps (every `step.*` call, sleeps and waits included). */
+export const INNGEST_MAX_STEPS_PER_RUN = 1_000;
+
+/**
+ * The most steps one run of `video-generate` can take, whatever happens: validate, resolve-image, cache-check, each
+ * claim round, two steps per duplicate check (wait + check), two per slot check, submit, two per status check, the
+ * deadline, copy, persist, notify and the slot hand-over. The counts are fixed by the settings, never by how long a
+ * wait lasts, so allowed settings keep a run far below Inngest's cap (a test walks the longest path and counts).
+ */
+export function worstCaseSteps(
+  settings: Pick<
+    StageSettings,
+    "maxClaimRounds" | "maxDuplicateChecks" | "maxSlotChecks" | "maxStatusChecks"
+  >,
+): number {
+  const start = 3; // validate, resolve-image, cache-check
+  const claims = settings.maxClaimRounds;
+  const duplicates = 2 * settings.maxDuplicateChecks; // a wait and a check each
+  const slots = 2 * settings.maxSlotChecks - 1; // a check each, a wait between two checks
+  const polls = 2 * settings.maxStatusChecks; // a sleep and a check each
+  const end = 5; // submit, slot-handover, copy, persist, notify (the deadline path takes fewer)
+  return start + claims + duplicates + slots + polls + end;
+}
