@@ -162,14 +162,18 @@ export async function executeOverHttp(options: {
   const planned: string[] = [];
   let attempt = 0;
   let lostResponses = 0;
+  let requests = 0;
   let loseAfter = options.loseResponseAfterStep;
-  let output: { value: unknown } | undefined;
+  // Set by `memoize` when the SDK reports RunComplete; read through `completion()` so checks are not narrowed away.
+  const ended: { output?: { value: unknown } } = {};
+  const completion = (): ExecutorRun | undefined =>
+    ended.output && { status: "completed", output: ended.output.value, ranSteps, requests, lostResponses };
 
   const memoize = (op: Op) => {
     const name = op.displayName ?? op.name ?? op.id;
     switch (op.op) {
       case "RunComplete":
-        output = { value: op.data ?? null };
+        ended.output = { value: op.data ?? null };
         return;
       case "StepRun":
       case "Step":
@@ -203,7 +207,9 @@ export async function executeOverHttp(options: {
     }
   };
 
-  for (let requests = 1; requests <= (options.maxRequests ?? 500); requests++) {
+  const maxRequests = options.maxRequests ?? 500;
+  while (requests < maxRequests) {
+    requests += 1;
     const stepId = planned.shift() ?? "step";
     const body = {
       event,
@@ -234,7 +240,8 @@ export async function executeOverHttp(options: {
     const payload = await response.json().catch(() => null);
     // What the SDK checkpointed during the request is the server's state whatever happens to the response.
     for (const op of options.api.takeCheckpoints(runId)) memoize(op);
-    if (output) return { status: "completed", output: output.value, ranSteps, requests, lostResponses };
+    const checkpointedCompletion = completion();
+    if (checkpointedCompletion) return checkpointedCompletion;
 
     if (response.status === 206 && Array.isArray(payload)) {
       const ops = payload as Op[];
@@ -245,7 +252,8 @@ export async function executeOverHttp(options: {
         continue;
       }
       for (const op of ops) memoize(op);
-      if (output) return { status: "completed", output: output.value, ranSteps, requests, lostResponses };
+      const answeredCompletion = completion();
+      if (answeredCompletion) return answeredCompletion;
       if (ops.some((op) => op.op === "Sleep" || op.op === "WaitForEvent")) {
         await new Promise((resolve) => setTimeout(resolve, options.sleepPauseMs ?? 40));
       }
