@@ -99,10 +99,13 @@ describe("video-generate under the Inngest test engine", () => {
     ]);
     const sent = (ctx.step.sendEvent as unknown as { mock: { calls: unknown[][] } }).mock.calls.at(-1);
     expect(sent?.[0]).toBe("notify");
-    expect(sent?.[1]).toMatchObject({
-      name: "video/generation.completed",
-      data: { generation_id: "engine-happy", correlation: { shot: 7 } },
-    });
+    expect(sent?.[1]).toMatchObject([
+      {
+        name: "video/generation.completed",
+        data: { generation_id: "engine-happy", correlation: { shot: 7 } },
+      },
+      { name: "video/generation.settled", data: { generation_id: "engine-happy", status: "succeeded" } },
+    ]);
   });
 
   it("answers a replayed event from the cache: no provider call at all", async () => {
@@ -174,12 +177,37 @@ describe("video-generate under the Inngest test engine", () => {
     expect(harness.sandbox.stats().tasksCreated - tasksBefore).toBe(1);
   });
 
-  it("rejects an invalid event before any step, naming the field", async () => {
+  it("rejects an invalid event in `validate` with invalid_input, naming the field, and records it", async () => {
     const before = harness.sandbox.stats().tasksCreated;
-    const { error } = await engineFor(sampleRequest({ duration: 1 })).execute({ steps: mockedSteps() });
-    expect(error).toMatchObject({ name: "EventValidationError" });
-    expect((error as Error).message).toContain("duration must be a whole number of seconds from 2 to 15");
+    const { error } = await engineFor(
+      sampleRequest({ duration: 1, generation_id: "engine-invalid" }),
+    ).execute({
+      steps: mockedSteps(),
+    });
+    expect(error).toMatchObject({ name: "NonRetriableError" });
+    expect((error as Error).message).toMatch(
+      /^invalid_input: duration must be a whole number of seconds from 2 to 15/,
+    );
     expect(harness.sandbox.stats().tasksCreated).toBe(before);
+    expect(await harness.dependencies.metadataStore.get("engine-invalid")).toMatchObject({
+      status: "failed",
+      errorCode: "invalid_input",
+    });
+  });
+
+  it("accepts the `_inngest` key Inngest adds to an invoked run's event, and only that key", async () => {
+    const invoked = await engineFor({
+      ...sampleRequest({ generation_id: "engine-invoked" }),
+      _inngest: { fn_id: "film-pipeline-render-shot", correlation_id: "abc" },
+    }).execute({ steps: mockedSteps() });
+    expect(invoked.error).toBeUndefined();
+    expect(invoked.result).toMatchObject({ generation_id: "engine-invoked" });
+
+    const { error } = await engineFor({
+      ...sampleRequest({ generation_id: "engine-extra-key" }),
+      _extra: true,
+    }).execute({ steps: mockedSteps() });
+    expect((error as Error).message).toMatch(/^invalid_input: unknown field _extra/);
   });
 
   it("ends a FAILED task with a NonRetriableError carrying the provider's code", async () => {

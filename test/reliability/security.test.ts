@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -530,4 +530,21 @@ describe("no secret in logs, errors, step outputs, events or records", () => {
       Object.values(haystacks).reduce((sum, text) => sum + text.length, 0),
     );
   }, 90_000);
+});
+
+describe("what steps keep of the request", () => {
+  it("carries a data: URI image only in the event: no step output repeats it", async () => {
+    const image = await readFile(SAMPLE_IMAGE_PATH);
+    const dataUri = `data:image/jpeg;base64,${image.toString("base64")}`;
+    const outputs = await stepOutputsOf(
+      sampleRequest({ reference_image: dataUri, generation_id: "data-uri-steps" }),
+      "data-uri-steps",
+      () => undefined,
+    );
+    expect(outputs).toContain('"validate"');
+    expect(outputs).toContain("images/");
+    // Control: the image is large next to everything the steps keep.
+    expect(dataUri.length).toBeGreaterThan(outputs.length);
+    expect(outputs).not.toContain(image.toString("base64").slice(0, 200));
+  });
 });
