@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { killOnExit } from "./child-cleanup.ts";
 
 /** Lines of a server's output kept for error messages. */
 const LOG_TAIL_LINES = 80;
@@ -16,12 +17,6 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-// A test run that dies without its teardown (timeout, crash, Ctrl-C) must not leave servers behind.
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
-
 /** Spawns `command args` with exactly `environment` (plus PATH), never the test runner's own variables. */
 export function startServerProcess(
   command: string,
@@ -32,7 +27,7 @@ export function startServerProcess(
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...environment },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
+  const forget = killOnExit(() => child.kill("SIGKILL"));
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));
@@ -44,13 +39,13 @@ export function startServerProcess(
   const exit = new Promise<void>((resolve) => {
     child.once("exit", () => {
       hasExited = true;
-      running.delete(child);
+      forget();
       resolve();
     });
     child.once("error", (error) => {
       lines.push(`spawn failed: ${error.message}`);
       hasExited = true;
-      running.delete(child);
+      forget();
       resolve();
     });
   });

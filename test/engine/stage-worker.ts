@@ -1,4 +1,5 @@
 import { type CliProcess, startCli } from "../cli/cli-process.ts";
+import { killOnExit } from "./child-cleanup.ts";
 import { findFreePort } from "./free-port.ts";
 
 /** A `video-gen serve` process, run as users run it, and synced to an Inngest server. */
@@ -16,11 +17,6 @@ export interface StageWorker {
   stop(): Promise<void>;
 }
 
-const running = new Set<CliProcess>();
-process.once("exit", () => {
-  for (const worker of running) worker.child.kill("SIGKILL");
-});
-
 /** Starting tsx-run TypeScript sources on two busy cores can take a while. */
 const START_TIMEOUT_MS = 90_000;
 
@@ -35,8 +31,8 @@ export async function startStageWorker(environment: Record<string, string>): Pro
   const launch = async () => {
     const current = startCli(["serve", "--port", String(port), "--host", "127.0.0.1"], environment);
     cli = current;
-    running.add(current);
-    current.child.once("exit", () => running.delete(current));
+    const forget = killOnExit(() => current.child.kill("SIGKILL"));
+    current.child.once("exit", forget);
     try {
       await cli.waitForOutput(/Serving app /, START_TIMEOUT_MS);
       await worker.sync();
