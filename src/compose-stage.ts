@@ -14,7 +14,10 @@ import { createPostgresMetadataStore } from "./metadata/postgres-metadata-store.
 import { createPgSqlClient, type SqlClient } from "./metadata/sql-client.ts";
 import { createSafeFetcher, fetchBytes } from "./net/safe-fetch.ts";
 import { createUrlGuard } from "./net/url-guard.ts";
-import { loadDashscopeApiKey, resolveDashscopeBaseUrl } from "./providers/dashscope/dashscope-credentials.ts";
+import {
+  loadDashscopeCredentials,
+  resolveDashscopeBaseUrl,
+} from "./providers/dashscope/dashscope-credentials.ts";
 import { createDashscopeVideoProvider } from "./providers/dashscope/dashscope-video-provider.ts";
 import { createLocalObjectStore } from "./storage/local-object-store.ts";
 import type { ObjectStore } from "./storage/object-store.ts";
@@ -48,7 +51,7 @@ export interface ComposeOptions {
  * something is missing (e.g. no API key).
  */
 export async function composeStage(config: StageConfig, options: ComposeOptions = {}): Promise<StageRuntime> {
-  const apiKey = await loadDashscopeApiKey({
+  const { apiKey, source: apiKeySource } = await loadDashscopeCredentials({
     apiKey: config.dashscope.apiKey,
     credentialsFilePath: config.dashscope.credentialsFilePath,
   });
@@ -57,7 +60,13 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     apiKey,
     baseUrl,
     dispatcher: options.providerDispatcher,
-    inlineImageMaxBytes: config.dashscope.inlineImageMaxBytes,
+    // A rejected key is reported as a configuration error naming these (the provider reads no environment).
+    settingNames: {
+      apiKey: apiKeySource,
+      baseUrl: config.dashscope.baseUrl?.trim()
+        ? "DASHSCOPE_HTTP_BASE_URL"
+        : "DASHSCOPE_HTTP_BASE_URL (unset: the Beijing default)",
+    },
   });
 
   const fetcher = createSafeFetcher({
@@ -143,11 +152,20 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       slotLeaseMs: 5 * 60_000,
       deadlineMs: config.deadlineSeconds * 1000 || DEFAULT_DEADLINE_MS,
       renderEstimateSeconds: config.renderEstimateSeconds,
+      imageDelivery: {
+        mode: config.imageDelivery,
+        presignedReachable: config.s3?.presignedReachable ?? false,
+        inlineMaxBytes: config.dashscope.inlineImageMaxBytes,
+        // Long enough for a task that waits at the provider until its deadline, and no longer.
+        presignTtlSeconds: Math.min(7 * 86_400, config.deadlineSeconds + 600),
+      },
       maxStatusChecks: DEFAULT_MAX_CHECKS,
-      // Step budget (Inngest allows 1,000 per run; each attempt, check or poll is a sleep plus a step): at most
-      // ~225 slot attempts (a 6 h queue timeout at the 30 s / 120 s backoff) + 200 duplicate checks + 100 status checks.
+      // Inngest allows 1,000 steps per run. Waiting is event-driven, so these counts bound only the fallback checks
+      // and do not grow with the wait: at most 402 steps, whatever the queue timeout and deadline (`worstCaseSteps`
+      // in wait-schedule.ts; test/functions/step-budget.test.ts walks the longest path).
       queueTimeoutMs: config.queueTimeoutSeconds * 1000,
-      maxDuplicateChecks: 200,
+      maxSlotChecks: 48,
+      maxDuplicateChecks: 48,
       maxClaimRounds: 3,
       prices: config.prices,
     },
@@ -170,6 +188,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
         : { kind: "embedded", directory: path.join(config.outputDir, "metadata") },
       ffmpeg: ffmpeg.ffmpeg ? "available" : "missing (unsupported=conform refused)",
       budget: config.budget,
+      image_delivery: config.imageDelivery,
       deadline_s: config.deadlineSeconds,
       default_policy: config.defaultPolicy,
     }),

@@ -18,7 +18,10 @@ export interface StageConfig {
     credentialsFilePath: string;
     /** DASHSCOPE_HTTP_BASE_URL. Default Beijing `https://dashscope.aliyuncs.com/api/v1`. */
     baseUrl: string | undefined;
-    /** DASHSCOPE_INLINE_IMAGE_MAX_BYTES: images up to this size go inline as a data: URI; 0 (default) always uploads. */
+    /**
+     * DASHSCOPE_INLINE_IMAGE_MAX_BYTES: under the `auto` image delivery, images up to this size go inline as a data:
+     * URI when neither their own URL nor a presigned one applies; 0 (default): never. At most 10 MiB.
+     */
     inlineImageMaxBytes: number;
   };
   /** OUTPUT_DIR. Default `output/ai-video-wan-video`; videos under `videos/`, the embedded database under `metadata/`. */
@@ -32,6 +35,8 @@ export interface StageConfig {
         prefix: string;
         forcePathStyle: boolean;
         publicBaseUrl: string | undefined;
+        /** Whether the provider can fetch this store's presigned URLs: AWS S3, or a store with S3_PUBLIC_BASE_URL. */
+        presignedReachable: boolean;
         /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when both are set; otherwise the SDK's default chain. */
         credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
       }
@@ -46,7 +51,17 @@ export interface StageConfig {
   allowHosts: string[];
   /** REFERENCE_IMAGE_ROOT: the only directory server-side requests may read local images from. */
   referenceImageRoot: string | undefined;
-  /** VIDEO_GEN_RENDER_ESTIMATE_S: expected render time that scales the poll schedule; default from a table. */
+  /**
+   * VIDEO_GEN_IMAGE_DELIVERY: how reference images reach the model. `auto` (default): the request's own https URL, a
+   * presigned URL of the object store when the internet can reach it (AWS S3, or S3_PUBLIC_BASE_URL set), a data: URI
+   * up to DASHSCOPE_INLINE_IMAGE_MAX_BYTES, DashScope's temporary upload last. `presigned`, `data-uri` or `upload`
+   * force one route.
+   */
+  imageDelivery: "auto" | "presigned" | "data-uri" | "upload";
+  /**
+   * VIDEO_GEN_RENDER_ESTIMATE_S: the expected render time that scales the poll schedule until the stage has learned
+   * this deployment's own from its recorded renders (it seeds the learning); default from a table.
+   */
   renderEstimateSeconds: number | undefined;
   /** VIDEO_GEN_DEADLINE_S: after this many seconds a task is canceled (if PENDING) and the run fails. Default 1800. */
   deadlineSeconds: number;
@@ -115,6 +130,11 @@ const environmentSchema = z.object({
   VIDEO_GEN_REALTIME: booleanFlag("VIDEO_GEN_REALTIME").default(false),
   VIDEO_GEN_ALLOW_HOSTS: z.string().default(""),
   REFERENCE_IMAGE_ROOT: z.string().min(1).optional(),
+  VIDEO_GEN_IMAGE_DELIVERY: z
+    .enum(["auto", "presigned", "data-uri", "upload"], {
+      error: "VIDEO_GEN_IMAGE_DELIVERY must be auto, presigned, data-uri or upload",
+    })
+    .default("auto"),
   VIDEO_GEN_RENDER_ESTIMATE_S: z.coerce
     .number({ error: "VIDEO_GEN_RENDER_ESTIMATE_S must be a number of seconds" })
     .positive({ error: "VIDEO_GEN_RENDER_ESTIMATE_S must be greater than 0" })
@@ -128,7 +148,7 @@ const environmentSchema = z.object({
   VIDEO_GEN_QUEUE_TIMEOUT_S: positiveInteger("VIDEO_GEN_QUEUE_TIMEOUT_S")
     .max(21_600, {
       error:
-        "VIDEO_GEN_QUEUE_TIMEOUT_S must be at most 21600 (6 h): longer waits would exceed Inngest's 1,000 steps per run",
+        "VIDEO_GEN_QUEUE_TIMEOUT_S must be at most 21600 (6 h): a request queued longer is better sent again when the budget allows",
     })
     .default(10_800),
   VIDEO_GEN_UNSUPPORTED_POLICY: unsupportedPolicySchema.default("warn"),
@@ -189,6 +209,13 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
     prices = table.data;
   }
 
+  const presignedReachable = Boolean(env.S3_BUCKET && (!env.S3_ENDPOINT || env.S3_PUBLIC_BASE_URL));
+  if (env.VIDEO_GEN_IMAGE_DELIVERY === "presigned" && !presignedReachable) {
+    throw new ConfigurationError(
+      "VIDEO_GEN_IMAGE_DELIVERY=presigned needs an object store the provider can reach from the internet: S3_BUCKET on AWS (no S3_ENDPOINT), or S3_PUBLIC_BASE_URL set for an S3-compatible store",
+    );
+  }
+
   const allowHosts = env.VIDEO_GEN_ALLOW_HOSTS.split(",")
     .map((entry) => entry.trim())
     .filter(Boolean);
@@ -215,6 +242,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
           // S3-compatible servers (an explicit endpoint) usually need path-style URLs.
           forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined,
           publicBaseUrl: env.S3_PUBLIC_BASE_URL,
+          presignedReachable,
           credentials:
             env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
               ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
@@ -226,6 +254,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
     realtime: env.VIDEO_GEN_REALTIME,
     allowHosts,
     referenceImageRoot: env.REFERENCE_IMAGE_ROOT ? path.resolve(env.REFERENCE_IMAGE_ROOT) : undefined,
+    imageDelivery: env.VIDEO_GEN_IMAGE_DELIVERY,
     renderEstimateSeconds: env.VIDEO_GEN_RENDER_ESTIMATE_S,
     deadlineSeconds: env.VIDEO_GEN_DEADLINE_S,
     budget: env.VIDEO_GEN_BUDGET,

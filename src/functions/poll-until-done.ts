@@ -21,17 +21,21 @@ export async function pollUntilDone(input: {
   generationId: string;
   taskId: string;
   plan: GenerationPlan;
+  /** Decided by the submit step (learned); absent in older runs, which use the table. */
+  expectedRenderMs: number | undefined;
   dependencies: VideoGenerateDependencies;
   progress: RecordProgress;
 }): Promise<CheckedStatus> {
   const { context, generationId, taskId, dependencies } = input;
   const { step } = context;
   const { settings } = dependencies;
-  const expected = expectedRenderMs({
-    duration: input.plan.provider.duration,
-    resolution: input.plan.provider.resolution,
-    overrideSeconds: settings.renderEstimateSeconds,
-  });
+  const expected =
+    input.expectedRenderMs ??
+    expectedRenderMs({
+      duration: input.plan.provider.duration,
+      resolution: input.plan.provider.resolution,
+      overrideSeconds: settings.renderEstimateSeconds,
+    });
   let last: CheckedStatus | undefined;
   let runningSinceMs: number | undefined;
   let elapsedMs = 0;

@@ -5,6 +5,7 @@ import type { ConformedCopyInput } from "../media/copy-conformed.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { VideoProvider } from "../providers/provider.ts";
 import type { ObjectStore, StoredVideo } from "../storage/object-store.ts";
+import type { ImageDeliverySettings } from "./steps/image-delivery.ts";
 
 /** A reference image read and checked (see src/media/reference-image.ts). */
 export interface ReferenceImage {
@@ -47,8 +48,13 @@ export interface StageSettings {
   slotLeaseMs: number;
   /** Deadline from submit; a PENDING task is canceled after it and the run fails. */
   deadlineMs: number;
-  /** Overrides the expected render time that scales the poll schedule. */
+  /**
+   * Seeds the expected render time that scales the poll schedule (instead of the table by duration and tier) until
+   * this deployment has recorded renders of its own to learn from (VIDEO_GEN_RENDER_ESTIMATE_S).
+   */
   renderEstimateSeconds: number | undefined;
+  /** How reference images reach the model. */
+  imageDelivery: ImageDeliverySettings;
   /** Upper bound of status checks per run (each costs two of Inngest's 1,000 steps). */
   maxStatusChecks: number;
   /** Longest wait for a budget slot before the run fails with `budget_exhausted`, in ms. */

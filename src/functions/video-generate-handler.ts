@@ -110,6 +110,7 @@ async function generate(
       submitTask({
         generationId,
         provider: plan.provider,
+        referenceImage,
         audioUrl,
         resolved,
         dependencies,
@@ -124,6 +125,7 @@ async function generate(
     generationId,
     taskId: submitted.taskId,
     plan,
+    expectedRenderMs: submitted.renderEstimate?.expectedMs,
     dependencies,
     progress,
   });

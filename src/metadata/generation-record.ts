@@ -58,6 +58,8 @@ export interface GenerationRecord {
   attachedTo: string | null;
   submitState: SubmitState;
   submitAttemptedAt: string | null;
+  /** How the reference image reached the provider; null before the submit (or for a task adopted after a lost one). */
+  imageDelivery: ImageDelivery | null;
   imageSha256: string | null;
   correlation: Record<string, unknown> | null;
   /** The Inngest run id (or the in-process runner's id). */
@@ -70,6 +72,19 @@ export interface GenerationRecord {
   result: VideoGenerateResponse | null;
   errorCode: string | null;
   errorMessage: string | null;
+}
+
+/** How the reference image reached the provider (VIDEO_GEN_IMAGE_DELIVERY). */
+export type ImageDelivery = "url" | "presigned" | "data-uri" | "upload";
+
+/** What is recorded with the task id. */
+export interface SubmittedTaskFacts {
+  taskId: string;
+  providerRequestId?: string;
+  /** The tier and length asked for (kept for the learned render time). */
+  resolution?: string;
+  duration?: number;
+  imageDelivery?: ImageDelivery;
 }
 
 /** Result of claiming a cache key. */

@@ -1,6 +1,8 @@
 import type { GenerationWarning } from "../contract/generation-warning.ts";
 import type { CacheMode } from "../contract/video-generate-request.ts";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
+import type { WanResolution } from "../contract/wan-model.ts";
+import type { RecordedRender } from "../functions/render-estimate.ts";
 import type {
   ClaimResult,
   GenerationRecord,
@@ -11,6 +13,7 @@ import type {
   SlotOptions,
   SlotRequest,
   SubmitState,
+  SubmittedTaskFacts,
   Totals,
 } from "./generation-record.ts";
 
@@ -97,7 +100,7 @@ export interface MetadataStore {
    * Records the task id (status `submitted`). Fails with a StorageError (code `task_already_recorded`) when another
    * generation already recorded this task id, which keeps two reconciling runs from adopting the same task.
    */
-  recordSubmitted(generationId: string, input: { taskId: string; providerRequestId?: string }): Promise<void>;
+  recordSubmitted(generationId: string, input: SubmittedTaskFacts): Promise<void>;
   /** Which of these task ids some generation already recorded. */
   knownTaskIds(taskIds: string[]): Promise<Set<string>>;
 
@@ -109,6 +112,12 @@ export interface MetadataStore {
   recordSucceeded(generationId: string, response: VideoGenerateResponse): Promise<void>;
   recordFailed(generationId: string, input: { code: string; message: string }): Promise<void>;
   recordCanceled(generationId: string, input: { reason: string }): Promise<void>;
+
+  /**
+   * The most recent renders this deployment finished at `resolution` (succeeded, not answered from the cache, with
+   * provider times), newest first: what the poll schedule learns its expected render time from.
+   */
+  recentRenders(input: { resolution: WanResolution; limit: number }): Promise<RecordedRender[]>;
 
   get(generationId: string): Promise<GenerationRecord | null>;
   list(filter?: ListFilter): Promise<GenerationRecord[]>;

@@ -1,6 +1,7 @@
 import type { GenerationWarning } from "../contract/generation-warning.ts";
 import type { CacheMode } from "../contract/video-generate-request.ts";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
+import type { WanResolution } from "../contract/wan-model.ts";
 import { StorageError } from "../errors/storage-error.ts";
 import { isVideoGenerationError } from "../errors/video-generation-error.ts";
 import {
@@ -9,6 +10,7 @@ import {
   type GenerationRecord,
   type GenerationStage,
   type GenerationStatus,
+  type ImageDelivery,
   type SlotRequest,
   type SubmitState,
   TERMINAL_STATUSES,
@@ -39,7 +41,8 @@ const CLAIMING_SQL = CLAIMING_STATUSES.map((status) => `'${status}'`).join(", ")
 const TERMINAL_SQL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
 
 const RECORD_COLUMNS = `generation_id, cache_key, cache_mode, status, stage, provider_status, request, warnings, provider,
-  model, task_id, provider_request_id, attached_to, submit_state, submit_attempted_at, image_sha256, correlation, run_id,
+  model, task_id, provider_request_id, attached_to, submit_state, submit_attempted_at, image_delivery, image_sha256,
+  correlation, run_id,
   created_at, updated_at, submitted_at, completed_at, result, error_code, error_message`;
 
 type Timestamp = Date | string | null;
@@ -60,6 +63,7 @@ interface GenerationRow {
   attached_to: string | null;
   submit_state: SubmitState;
   submit_attempted_at: Timestamp;
+  image_delivery: ImageDelivery | null;
   image_sha256: string | null;
   correlation: Record<string, unknown> | null;
   run_id: string | null;
@@ -298,7 +302,7 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
         }),
       ),
 
-    recordSubmitted: (generationId, { taskId, providerRequestId }) =>
+    recordSubmitted: (generationId, { taskId, providerRequestId, resolution, duration, imageDelivery }) =>
       guard("recordSubmitted", async () => {
         try {
           await sql.transaction(async (tx) => {
@@ -312,11 +316,20 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
             await tx.query(
               `UPDATE generations SET
                  task_id = $2, provider_request_id = coalesce($3, provider_request_id), submit_state = 'accepted',
+                 resolution = coalesce($4, resolution), duration_s = coalesce($5, duration_s),
+                 image_delivery = coalesce($6, image_delivery),
                  submitted_at = coalesce(submitted_at, now()), updated_at = now(),
                  status = CASE WHEN status = 'pending' THEN 'submitted' ELSE status END,
                  stage = CASE WHEN status = 'pending' THEN 'rendering' ELSE stage END
                WHERE generation_id = $1`,
-              [generationId, taskId, providerRequestId ?? null],
+              [
+                generationId,
+                taskId,
+                providerRequestId ?? null,
+                resolution ?? null,
+                duration ?? null,
+                imageDelivery ?? null,
+              ],
             );
           });
         } catch (error) {
@@ -362,7 +375,7 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
         await updateUnlessTerminal(
           generationId,
           `UPDATE generations SET status = 'succeeded', stage = 'done', result = $2::text::jsonb,
-             video_seconds = $3, cost_amount = $4, cost_currency = $5, cache_hit = $6,
+             video_seconds = $3, cost_amount = $4, cost_currency = $5, cache_hit = $6, render_ms = $7,
              completed_at = now(), updated_at = now()
            WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
           [
@@ -372,6 +385,7 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
             response.cost_estimate.amount,
             response.cost_estimate.currency,
             response.cache_hit,
+            response.cache_hit ? null : (response.timings.render_ms ?? null),
           ],
         );
       }),
@@ -396,6 +410,25 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
            WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
           [generationId, reason],
         );
+      }),
+
+    recentRenders: ({ resolution, limit }) =>
+      guard("recentRenders", async () => {
+        const { rows } = await sql.query<{
+          duration_s: number;
+          resolution: WanResolution;
+          render_ms: number;
+        }>(
+          `SELECT duration_s, resolution, render_ms FROM generations
+           WHERE status = 'succeeded' AND render_ms IS NOT NULL AND resolution = $1 AND duration_s IS NOT NULL
+           ORDER BY completed_at DESC LIMIT $2::int`,
+          [resolution, limit],
+        );
+        return rows.map((row) => ({
+          duration: row.duration_s,
+          resolution: row.resolution,
+          renderMs: row.render_ms,
+        }));
       }),
 
     get: (generationId) =>
@@ -589,6 +622,7 @@ function toRecord(row: GenerationRow): GenerationRecord {
     attachedTo: row.attached_to,
     submitState: row.submit_state,
     submitAttemptedAt: toIso(row.submit_attempted_at),
+    imageDelivery: row.image_delivery,
     imageSha256: row.image_sha256,
     correlation: row.correlation,
     runId: row.run_id,

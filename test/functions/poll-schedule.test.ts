@@ -286,7 +286,13 @@ test("a deadline longer than the checks cover at one a minute stretches the inte
 
 describe("benchmark target", () => {
   test("fewer checks per job than a fixed 15 s interval, with a mean lag under 5 s", () => {
-    const { rows } = runPollScheduleBenchmark({ jobs: 4000, rateJobs: 500 });
+    const { rows, learning } = runPollScheduleBenchmark({ jobs: 4000, rateJobs: 500 });
+    // Seeded at half or twice the correct estimate, the learning schedule ends within 10 % of the correct one.
+    const [correct, half, double] = learning;
+    for (const row of [half!, double!]) {
+      expect(Math.abs(row.meanChecks / correct!.meanChecks - 1)).toBeLessThanOrEqual(0.1);
+      expect(Math.abs(row.meanLagS / correct!.meanLagS - 1)).toBeLessThanOrEqual(0.1);
+    }
     const ours = rows[0]!;
     const fixed15 = rows.find((row) => row.name.startsWith("fixed 15 s"))!;
     expect(ours.name).toMatch(/^ours \(/);

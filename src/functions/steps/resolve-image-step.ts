@@ -4,10 +4,21 @@ import { type GenerationPlan, planForImage } from "../../contract/plan-generatio
 import type { RecordProgress } from "../record-progress.ts";
 import type { VideoGenerateDependencies } from "../video-generate-dependencies.ts";
 
-/** Where the image to submit lives between steps: a URL the provider fetches, or a copy in the object store. */
+/**
+ * Where the image to submit lives between steps: a copy in the object store, content-addressed, which the submit
+ * step (maybe in another process, after a restart) delivers by the route the settings choose. (`url`: what runs
+ * resolved before every image was stored carry.)
+ */
 export type ImageReference =
   | { kind: "url"; url: string }
-  | { kind: "stored"; key: string; contentType: string; filename: string };
+  | {
+      kind: "stored";
+      key: string;
+      contentType: string;
+      filename: string;
+      /** The request's own reference is a public https URL of exactly these bytes: the provider can fetch it. */
+      ownUrl: boolean;
+    };
 
 /** What `resolve-image` hands to the later steps (JSON). */
 export interface ResolvedGeneration {
@@ -45,21 +56,17 @@ export async function resolveGenerationImage(input: {
     { ...plan, request: { ...plan.request, audio_url: input.audioUrl } },
     image.sha256,
   );
-  let reference: ImageReference;
-  // A URL with a query string may be presigned: it must not land in a step output, so its bytes go by upload.
-  if (image.publicUrl && !new URL(image.publicUrl).search) {
-    reference = { kind: "url", url: image.publicUrl };
-  } else {
-    // Kept in the store, content-addressed, so submit (maybe in another process, after a restart) can read it.
-    const key = `images/${image.sha256}.${image.format === "jpeg" ? "jpg" : image.format}`;
-    await dependencies.objectStore.putBytes(key, image.bytes, image.contentType);
-    reference = {
-      kind: "stored",
-      key,
-      contentType: image.contentType,
-      filename: key.slice("images/".length),
-    };
-  }
+  // Kept in the store, content-addressed: the submit step reads or presigns it, and a replay finds it there. The
+  // request's own URL never lands in a step output (it may be presigned); the submit step reads it from the event.
+  const key = `images/${image.sha256}.${image.format === "jpeg" ? "jpg" : image.format}`;
+  await dependencies.objectStore.putBytes(key, image.bytes, image.contentType);
+  const reference: ImageReference = {
+    kind: "stored",
+    key,
+    contentType: image.contentType,
+    filename: key.slice("images/".length),
+    ownUrl: image.publicUrl !== undefined,
+  };
   return {
     cacheKey,
     seed: plan.request.seed ?? deriveSeed(cacheKey),

@@ -1,11 +1,14 @@
 import type { ProviderParameters } from "../../contract/plan-generation.ts";
 import { ProviderError } from "../../errors/provider-error.ts";
-import type { ProviderImage, ProviderStartResult } from "../../providers/provider.ts";
+import { redactSecrets } from "../../net/redact.ts";
+import type { ProviderStartResult } from "../../providers/provider.ts";
 import { reconcileSubmit } from "../reconcile-submit.ts";
 import type { RecordProgress } from "../record-progress.ts";
+import { estimateRenderMs, LEARNING_WINDOW, type RenderEstimate } from "../render-estimate.ts";
 import type { StageContext } from "../stage-context.ts";
 import type { VideoGenerateDependencies } from "../video-generate-dependencies.ts";
 import { ensureNotCanceled } from "./ensure-not-canceled.ts";
+import { deliverImage } from "./image-delivery.ts";
 import type { ResolvedGeneration } from "./resolve-image-step.ts";
 
 /** What `submit` hands to the later steps. */
@@ -13,10 +16,12 @@ export interface SubmittedTask {
   taskId: string;
   /** When the task was created (or the attempt that created it began), ISO 8601. */
   submittedAt: string;
+  /**
+   * The render time the poll schedule expects, decided here (from this deployment's recorded renders) so that a
+   * replay sleeps exactly as the first execution did. Absent in runs submitted before it was kept: the table.
+   */
+  renderEstimate?: RenderEstimate;
 }
-
-/** Largest stored reference image read back for an upload (the model's own limit). */
-const REFERENCE_IMAGE_MAX_BYTES = 20 * 1024 * 1024;
 
 /**
  * Step `submit`: the one billable call. The attempt is recorded before the POST and the task id in the same step, so
@@ -27,7 +32,8 @@ const REFERENCE_IMAGE_MAX_BYTES = 20 * 1024 * 1024;
 export async function submitTask(input: {
   generationId: string;
   provider: ProviderParameters;
-  /** The raw audio URL from the event (the plan carries none: it may be presigned). */
+  /** The raw values from the event (the plan carries them redacted: they may be presigned). */
+  referenceImage: string;
   audioUrl: string | undefined;
   resolved: ResolvedGeneration;
   dependencies: VideoGenerateDependencies;
@@ -35,14 +41,27 @@ export async function submitTask(input: {
   logger: StageContext["logger"];
 }): Promise<SubmittedTask> {
   const { generationId, resolved, dependencies } = input;
-  const { metadataStore, objectStore, provider } = dependencies;
+  const { metadataStore, provider, settings } = dependencies;
   ensureNotCanceled(await metadataStore.get(generationId), generationId);
   await input.progress(generationId, "submit");
+  const renderEstimate = estimateRenderMs({
+    duration: input.provider.duration,
+    resolution: input.provider.resolution,
+    seedSeconds: settings.renderEstimateSeconds,
+    recent: await metadataStore.recentRenders({
+      resolution: input.provider.resolution,
+      limit: 4 * LEARNING_WINDOW,
+    }),
+  });
   const previous = await metadataStore.beginSubmit(generationId);
   if (previous.previousState === "accepted") {
     const record = await metadataStore.get(generationId);
     if (record?.taskId) {
-      return { taskId: record.taskId, submittedAt: record.submittedAt ?? dependencies.now().toISOString() };
+      return {
+        taskId: record.taskId,
+        submittedAt: record.submittedAt ?? dependencies.now().toISOString(),
+        renderEstimate,
+      };
     }
   }
   if (previous.previousState === "in_flight" && previous.previousAttemptAt) {
@@ -58,36 +77,42 @@ export async function submitTask(input: {
         generationId,
         taskId: adopted,
       });
-      return { taskId: adopted, submittedAt: previous.previousAttemptAt };
+      return { taskId: adopted, submittedAt: previous.previousAttemptAt, renderEstimate };
     }
   }
-  const image: ProviderImage =
-    resolved.image.kind === "url"
-      ? { kind: "url", url: resolved.image.url }
-      : {
-          kind: "bytes",
-          bytes: await objectStore.getBytes(resolved.image.key, REFERENCE_IMAGE_MAX_BYTES),
-          contentType: resolved.image.contentType,
-          filename: resolved.image.filename,
-        };
+  const delivered = await deliverImage({ resolved, referenceImage: input.referenceImage, dependencies });
   let started: ProviderStartResult;
   try {
     started = await provider.start({
       ...input.provider,
       ...(input.audioUrl === undefined ? {} : { audioUrl: input.audioUrl }),
       seed: resolved.seed,
-      image,
+      image: delivered.image,
     });
   } catch (error) {
     // Only an ambiguous failure may have created a task; anything else definitely did not.
     if (!(error instanceof ProviderError && error.kind === "ambiguous_submit")) {
       await metadataStore.recordSubmitRejected(generationId);
     }
-    throw error;
+    throw redactFromError(error, [delivered.secret, input.audioUrl]);
   }
   await metadataStore.recordSubmitted(generationId, {
     taskId: started.taskId,
     providerRequestId: started.requestId,
+    resolution: input.provider.resolution,
+    duration: input.provider.duration,
+    imageDelivery: delivered.delivery,
   });
-  return { taskId: started.taskId, submittedAt: dependencies.now().toISOString() };
+  return { taskId: started.taskId, submittedAt: dependencies.now().toISOString(), renderEstimate };
+}
+
+/** Strips secrets the step sent (a presigned image URL, a signed audio URL) from an error and its causes. */
+function redactFromError(error: unknown, secrets: ReadonlyArray<string | undefined>): unknown {
+  const signed = secrets.filter((secret): secret is string => Boolean(secret?.includes("?")));
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    current.message = redactSecrets(current.message, signed);
+    if (current.stack) current.stack = redactSecrets(current.stack, signed);
+    current = current.cause;
+  }
+  return error;
 }
