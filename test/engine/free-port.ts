@@ -19,3 +19,19 @@ export async function findFreePorts(count: number): Promise<number[]> {
   while (ports.size < count) ports.add(await findFreePort());
   return [...ports];
 }
+
+/**
+ * Runs `start` (which picks its own free ports) up to `attempts` times: a port found free can be taken by another
+ * process before the server binds it. Rethrows the last error.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

@@ -1,4 +1,4 @@
-import { findFreePorts } from "./free-port.ts";
+import { findFreePorts, retryOnPortClash } from "./free-port.ts";
 import { inngestBinary } from "./inngest-binary.ts";
 import { waitForInngestHealth } from "./inngest-health.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
@@ -17,7 +17,11 @@ export interface InngestDevServer {
  * discovery or polling (apps are synced with `PUT <app>/api/inngest`), retrying failed steps after 1 s instead of the
  * 15 s+ back-off table, and waits until `/health` answers.
  */
-export async function startInngestDevServer(): Promise<InngestDevServer> {
+export function startInngestDevServer(): Promise<InngestDevServer> {
+  return retryOnPortClash(startOnce);
+}
+
+async function startOnce(): Promise<InngestDevServer> {
   const [port, gateway, gatewayGrpc, executorGrpc, debugApi] = await findFreePorts(5);
   const server = startServerProcess(inngestBinary(), [
     "dev",

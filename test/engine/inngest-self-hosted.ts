@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
-import { findFreePorts } from "./free-port.ts";
+import { findFreePorts, retryOnPortClash } from "./free-port.ts";
 import { inngestBinary } from "./inngest-binary.ts";
 import { waitForInngestHealth } from "./inngest-health.ts";
 import { type RedisServer, startRedisServer } from "./redis-server.ts";
@@ -30,7 +30,11 @@ export interface SelfHostedInngest {
  * Starts Debian's `redis-server`, creates a database on the test PostgreSQL cluster, and runs `inngest start` on
  * them with a signing key and an event key, every port chosen free, failed steps retried after 1 s.
  */
-export async function startSelfHostedInngest(): Promise<SelfHostedInngest> {
+export function startSelfHostedInngest(): Promise<SelfHostedInngest> {
+  return retryOnPortClash(startOnce, 2);
+}
+
+async function startOnce(): Promise<SelfHostedInngest> {
   const binary = inngestBinary();
   const redis: RedisServer = await startRedisServer();
   const database = await createTestDatabase(inject("postgresUrl")).catch(async (error) => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { findFreePort } from "./free-port.ts";
+import { findFreePort, retryOnPortClash } from "./free-port.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { waitUntil } from "./wait-until.ts";
 
@@ -32,7 +32,11 @@ function ping(port: number): Promise<boolean> {
  * Starts `redis-server` on a free port with its own temporary directory and no persistence: it outlives restarts of
  * the Inngest server in a test, not the test itself. Needs Debian's `redis-server` (`apt-get install redis-server`).
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export function startRedisServer(): Promise<RedisServer> {
+  return retryOnPortClash(startOnce);
+}
+
+async function startOnce(): Promise<RedisServer> {
   const directory = await mkdtemp(path.join(tmpdir(), "inngest-redis-"));
   const port = await findFreePort();
   let server: ServerProcess | undefined;

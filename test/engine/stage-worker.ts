@@ -1,6 +1,6 @@
 import { type CliProcess, startCli } from "../cli/cli-process.ts";
 import { killOnExit } from "./child-cleanup.ts";
-import { findFreePort } from "./free-port.ts";
+import { findFreePort, retryOnPortClash } from "./free-port.ts";
 
 /** A `video-gen serve` process, run as users run it, and synced to an Inngest server. */
 export interface StageWorker {
@@ -24,7 +24,11 @@ const START_TIMEOUT_MS = 90_000;
  * Starts `video-gen serve --port <free> --host 127.0.0.1` with exactly `environment` (INNGEST_DEV=<dev server> or
  * the cloud-mode variables) and syncs it.
  */
-export async function startStageWorker(environment: Record<string, string>): Promise<StageWorker> {
+export function startStageWorker(environment: Record<string, string>): Promise<StageWorker> {
+  return retryOnPortClash(() => startOnce(environment), 2);
+}
+
+async function startOnce(environment: Record<string, string>): Promise<StageWorker> {
   const port = await findFreePort();
   const endpoint = `http://127.0.0.1:${port}/api/inngest`;
   let cli: CliProcess;
