@@ -42,6 +42,10 @@ describe("the worker killed with SIGKILL, a new worker on the same URL", () => {
     const generation = await startUntil("submitted");
     const [worker] = engine.workers;
     await worker!.kill();
+    const task = engine.stage.sandbox
+      .tasks()
+      .find((candidate) => candidate.prompt === generation.request.prompt);
+    expect(["PENDING", "RUNNING"]).toContain(task?.status);
     await worker!.restart();
     await expectFinishedOnce(generation);
   }, 240_000);
