@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { findFreePort, retryOnPortClash } from "./free-port.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
-import { waitUntil } from "./wait-until.ts";
+import { WaitAborted, waitUntil } from "./wait-until.ts";
 
 /** A throw-away Redis (Debian's `redis-server`) on 127.0.0.1. */
 export interface RedisServer {
@@ -59,7 +59,7 @@ async function startOnce(): Promise<RedisServer> {
     await waitUntil(
       `redis-server on port ${port}`,
       async () => {
-        if (started.exited()) throw new Error(`redis-server exited:\n${started.logTail()}`);
+        if (started.exited()) throw new WaitAborted(`redis-server exited:\n${started.logTail()}`);
         return (await ping(port)) ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
