@@ -36,13 +36,16 @@ describe("invoking the stage (the server adds data._inngest to the invoked event
   }, 120_000);
 
   it("the dashboard's Invoke (GraphQL invokeFunction) runs a generation", async () => {
-    const since = new Date(Date.now() - 1_000);
+    const since = new Date(Date.now() - 60_000);
+    const before = new Set((await engine.api.runsSince(since)).map((listed) => listed.id));
     const request = engineRequest({ prompt: "a lighthouse, invoked from the dashboard" });
     await engine.api.invokeFunction("video-agent-video-generate", request);
 
+    // invokeFunction answers only `true`: the run is the stage's new one, triggered by inngest/function.invoked.
     const run = await waitUntil("the invoked run", async () =>
       (await engine.api.runsSince(since)).find(
         (listed) =>
+          !before.has(listed.id) &&
           listed.functionSlug === "video-agent-video-generate" &&
           listed.eventName === "inngest/function.invoked",
       ),
