@@ -23,7 +23,7 @@ export async function startDevEngine(
   const workers: StageWorker[] = [];
   let stage: StageEnvironment | undefined;
   const close = async () => {
-    await Promise.all(workers.map((worker) => worker.kill()));
+    await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
     await stage?.close();
   };

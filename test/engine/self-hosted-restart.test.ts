@@ -26,7 +26,7 @@ beforeAll(async () => {
   api = createInngestApi({ url: server.url, eventKey: server.eventKey, signingKey: server.signingKey });
 }, 240_000);
 afterAll(async () => {
-  await worker?.kill();
+  await worker?.stop();
   await server?.stop();
   await stage?.close();
 });
