@@ -10,6 +10,7 @@ import {
   videoGenerateRequestSchema,
 } from "./video-generate-request.ts";
 import {
+  possibleOutputSizes,
   predictOutputSize,
   resolutionForSize,
   WAN_DURATION_SECONDS,
@@ -31,8 +32,10 @@ export interface ProviderParameters {
   duration: number;
   /** The seed the client sent; the stage derives one from the cache key when absent. */
   seed?: number;
+  /** Sound on or off. Default false (silent is half the price), true when the request gives `audio_url` alone. */
   audio: boolean;
   promptExtend?: boolean;
+  /** Only ever set together with `promptExtend: true`: the model ignores it otherwise. */
   shotType?: "single" | "multi";
   watermark?: boolean;
 }
@@ -75,8 +78,9 @@ export function parseRequest(input: unknown): VideoGenerateRequest {
 
 /**
  * Validates a request and decides, for every field the model cannot honour (fps, motion_strength; size needs the
- * image and is settled by `planForImage`), what the policy does with it. Throws `InputError` under `strict` and
- * `ConfigurationError` when `conform` is asked for without ffmpeg.
+ * image and is settled by `planForImage`) and every combination it would silently ignore (`audio_url` with `audio`
+ * false, `shot_type` with `prompt_extend` false), what the policy does with it. Throws `InputError` under `strict`
+ * and `ConfigurationError` when `conform` is asked for without ffmpeg.
  */
 export function planGeneration(input: unknown, options: PlanOptions): GenerationPlan {
   const request = parseRequest(input);
@@ -144,19 +148,62 @@ export function planGeneration(input: unknown, options: PlanOptions): Generation
     }
   }
 
+  // The API renders silence when `audio` is false even with `audio_url` set, and bills it as silent
+  // (dashscope.md 2.1): a sound track given without `audio` means sound, and one given with `audio: false` is a trap.
+  const audioUrlOverridden = request.audio_url !== undefined && request.audio === false;
+  if (audioUrlOverridden) {
+    if (policy === "strict") {
+      rejections.push({
+        field: "audio_url",
+        message: `audio_url cannot be honoured with audio false: ${WAN_MODEL} renders silence when audio is false, even with audio_url set; set audio true (or omit audio) to use the sound, or drop audio_url for a silent video`,
+      });
+    } else {
+      warnings.push({
+        field: "audio_url",
+        requested: "set, with audio false",
+        applied: null,
+        reason: `audio false overrides audio_url: ${WAN_MODEL} renders a silent video (billed as silent) and does not use the sound; set audio true (or omit audio) to use it`,
+      });
+    }
+  }
+
+  // `shot_type` takes effect only with `prompt_extend` (dashscope.md 2.2); the API default of prompt_extend is true.
+  const shotTypeIneffective = request.shot_type !== undefined && request.prompt_extend === false;
+  if (shotTypeIneffective) {
+    if (policy === "strict") {
+      rejections.push({
+        field: "shot_type",
+        message: `shot_type "${request.shot_type}" cannot be honoured with prompt_extend false: ${WAN_MODEL} applies shot_type only when prompt_extend is true; set prompt_extend true (or omit it), or drop shot_type`,
+      });
+    } else {
+      warnings.push({
+        field: "shot_type",
+        requested: request.shot_type ?? null,
+        applied: null,
+        reason: `${WAN_MODEL} applies shot_type only when prompt_extend is true, and prompt_extend is false, so shot_type is not sent`,
+      });
+    }
+  }
+
   if (rejections.length > 0) throw new InputError(rejections);
 
   const provider: ProviderParameters = {
     prompt: request.prompt,
     resolution: requestedSize ? resolutionForSize(requestedSize.width, requestedSize.height) : "720P",
     duration: request.duration ?? WAN_DURATION_SECONDS.default,
-    audio: request.audio ?? false,
+    // Default silent (half the price), but a sound track asked for by URL means sound.
+    audio: request.audio ?? request.audio_url !== undefined,
   };
   if (request.negative_prompt !== undefined) provider.negativePrompt = request.negative_prompt;
-  if (request.audio_url !== undefined) provider.audioUrl = request.audio_url;
+  if (request.audio_url !== undefined && !audioUrlOverridden) provider.audioUrl = request.audio_url;
   if (request.seed !== undefined) provider.seed = request.seed;
   if (request.prompt_extend !== undefined) provider.promptExtend = request.prompt_extend;
-  if (request.shot_type !== undefined) provider.shotType = request.shot_type;
+  if (request.shot_type !== undefined && !shotTypeIneffective) {
+    provider.shotType = request.shot_type;
+    // Explicit, so the provider client (which sends shot_type only with prompt_extend true) passes it on; true is
+    // the API's own default, so nothing else changes.
+    provider.promptExtend = true;
+  }
   if (request.watermark !== undefined) provider.watermark = request.watermark;
 
   const plan: GenerationPlan = {
@@ -175,17 +222,31 @@ export function planGeneration(input: unknown, options: PlanOptions): Generation
 export interface ImagePlan {
   /** Center-crop the reference image to this aspect (width / height) before submitting; conform only. */
   cropToAspect?: number;
-  /** The frame size the model is expected to produce for this image. */
+  /**
+   * The frame size the model is expected to produce for this image: the requested size when one of the frame rules
+   * produces it, else the documented rule's prediction. Approximate: the stored file's measured size is what counts.
+   */
   predictedOutput: { width: number; height: number };
   warnings: GenerationWarning[];
 }
 
 const formatSize = (size: { width: number; height: number }) => `${size.width}*${size.height}`;
 
+/** `816*1104`, or `816*1104 (documented rule) or 830*1108 (measured rounding)` when the rules disagree. */
+function describePredictions(sizes: ReadonlyArray<{ width: number; height: number }>): string {
+  const [official, measured] = sizes;
+  if (!official) return "an unknown size";
+  return measured
+    ? `${formatSize(official)} (documented rule) or ${formatSize(measured)} (measured rounding)`
+    : formatSize(official);
+}
+
 /**
  * Settles `size` once the reference image's dimensions are known: the model's frame follows the image's aspect at
- * the tier's pixel budget. `strict` rejects any difference, `warn` reports it, `conform` crops the image to the
- * requested aspect (when it differs by more than 1 %) and scales the result afterwards.
+ * the tier's pixel budget, rounded by a rule the sources disagree on (`WanFrameRule`). A requested size that either
+ * rule produces is honoured as it stands. Otherwise `strict` rejects it, `warn` reports the (approximate) predicted
+ * frame, and `conform` crops the image to the requested aspect (when it differs by more than 1 %) and scales the
+ * result afterwards.
  */
 export function planForImage(plan: GenerationPlan, image: { width: number; height: number }): ImagePlan {
   const resolution = plan.provider.resolution;
@@ -205,23 +266,30 @@ export function planForImage(plan: GenerationPlan, image: { width: number; heigh
       : { predictedOutput, warnings: [] };
   }
 
-  const predictedOutput = predictOutputSize(resolution, image.width, image.height);
-  if (predictedOutput.width === requested.width && predictedOutput.height === requested.height) {
-    return { predictedOutput, warnings: [] };
-  }
+  const possible = possibleOutputSizes(resolution, image.width, image.height);
+  const produced = possible.find(
+    (size) => size.width === requested.width && size.height === requested.height,
+  );
+  if (produced) return { predictedOutput: produced, warnings: [] };
+  const predictedOutput = possible[0] ?? predictOutputSize(resolution, image.width, image.height);
   const reason = aspectDiffers
     ? `the output frame follows the reference image's aspect (${image.width}x${image.height}) at the ${resolution} pixel budget; use unsupported "conform" to crop and scale`
     : `the output frame is the ${resolution} pixel budget at the reference image's aspect; use unsupported "conform" to scale`;
   if (plan.policy === "strict") {
     throw InputError.forField(
       "size",
-      `size ${formatSize(requested)} cannot be honoured: ${reason}. For this image ${WAN_MODEL} produces ${formatSize(predictedOutput)}; got ${describeValue(plan.request.size)}`,
+      `size ${formatSize(requested)} cannot be honoured: ${reason}. For this image ${WAN_MODEL} produces about ${describePredictions(possible)}; got ${describeValue(plan.request.size)}`,
     );
   }
   return {
     predictedOutput,
     warnings: [
-      { field: "size", requested: formatSize(requested), applied: formatSize(predictedOutput), reason },
+      {
+        field: "size",
+        requested: formatSize(requested),
+        applied: `about ${formatSize(predictedOutput)}`,
+        reason: `${reason}; the predicted frame is approximate (${describePredictions(possible)}): the response reports the stored file's measured size`,
+      },
     ],
   };
 }

@@ -53,17 +53,49 @@ export function resolutionForSize(width: number, height: number): WanResolution 
 }
 
 /**
- * The frame size the model produces for an image of the given size at a tier: the tier's pixel budget at the
- * image's aspect ratio, each side floored to an even number. A measured 1024x768 input at 720P gave 1108x830,
- * which this reproduces (dashscope.md 2.4).
+ * How the model rounds its frame, in the two readings the sources give (dashscope.md 2.4), which disagree:
+ * - `official`: the documented rule and example (750x1000 at 720P → 816x1104): each side of the tier's pixel budget
+ *   at the image's aspect ratio floored to a multiple of 16;
+ * - `measured`: a measured render (1024x768 at 720P → 1108x830): each side floored to an even number.
+ * Neither can be checked from here, so the stage treats both as possible and reports the stored file's measured size.
+ */
+export type WanFrameRule = "official" | "measured";
+
+/** Every frame rule, the documented one first. */
+export const WAN_FRAME_RULES: readonly WanFrameRule[] = ["official", "measured"];
+
+const FRAME_STEP: Record<WanFrameRule, number> = { official: 16, measured: 2 };
+
+/**
+ * The frame size the model produces for an image of the given size at a tier, by one rule (default the documented
+ * one): the tier's pixel budget at the image's aspect ratio, each side floored to the rule's step.
  */
 export function predictOutputSize(
   resolution: WanResolution,
   imageWidth: number,
   imageHeight: number,
+  rule: WanFrameRule = "official",
 ): { width: number; height: number } {
-  const aspect = imageWidth / imageHeight;
   const pixels = WAN_TIERS[resolution].pixels;
-  const floorEven = (value: number) => Math.max(2, 2 * Math.floor(value / 2));
-  return { width: floorEven(Math.sqrt(pixels * aspect)), height: floorEven(Math.sqrt(pixels / aspect)) };
+  const step = FRAME_STEP[rule];
+  // Multiplying before dividing keeps exact budgets exact (1280x720 at 720P is 1280 wide, not 1279.9999).
+  const floorToStep = (value: number) => Math.max(step, step * Math.floor(value / step + 1e-9));
+  return {
+    width: floorToStep(Math.sqrt((pixels * imageWidth) / imageHeight)),
+    height: floorToStep(Math.sqrt((pixels * imageHeight) / imageWidth)),
+  };
+}
+
+/** The distinct frame sizes the rules predict for an image at a tier, the documented rule's first. */
+export function possibleOutputSizes(
+  resolution: WanResolution,
+  imageWidth: number,
+  imageHeight: number,
+): Array<{ width: number; height: number }> {
+  const sizes: Array<{ width: number; height: number }> = [];
+  for (const rule of WAN_FRAME_RULES) {
+    const size = predictOutputSize(resolution, imageWidth, imageHeight, rule);
+    if (!sizes.some((known) => known.width === size.width && known.height === size.height)) sizes.push(size);
+  }
+  return sizes;
 }
