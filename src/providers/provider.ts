@@ -62,12 +62,39 @@ export type ProviderTaskStatus =
 export interface ProviderTaskSummary {
   taskId: string;
   status: string;
-  /** When the task was created, ISO 8601 UTC. */
+  /** When the task was created, ISO 8601 UTC (from the list's epoch-millisecond `gmt_create`). */
   createdAt: string;
+  /** The task's model, when the provider reported it. */
+  model?: string;
 }
 
 /**
- * A video provider: single calls only. Polling, retries and waiting belong to the durable function.
+ * Which page of the provider's task list to fetch. No time window: the list's time filters are in an undocumented
+ * zone, and without them the provider lists the last 24 h (dashscope.md 3.8).
+ */
+export interface ProviderTaskListQuery {
+  /** 1-based page number. */
+  pageNo: number;
+  /** Rows asked for per page; the provider may serve fewer (its cap is undocumented). Default: the provider's (10). */
+  pageSize?: number;
+  /** Only tasks in this provider status (`PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELED`, `UNKNOWN`). */
+  status?: string;
+  /** Only this task. */
+  taskId?: string;
+}
+
+/** One page of the provider's task list, rows in whatever order the provider sent them. */
+export interface ProviderTaskPage {
+  tasks: ProviderTaskSummary[];
+  pageNo: number;
+  /** Pages the whole list has, as the provider counts them; undefined when it said nothing usable. */
+  totalPages?: number;
+  /** Rows the whole list has, when reported. */
+  total?: number;
+}
+
+/**
+ * A video provider: single calls only. Polling, retries, paging and waiting belong to the durable function.
  */
 export interface VideoProvider {
   /** Provider name for records and logs, e.g. `dashscope`. */
@@ -80,9 +107,6 @@ export interface VideoProvider {
   status(taskId: string, options?: { signal?: AbortSignal }): Promise<ProviderTaskStatus>;
   /** Cancels a task; the provider only allows it while PENDING. */
   cancel(taskId: string, options?: { signal?: AbortSignal }): Promise<void>;
-  /** Tasks of this model created in a time window (at most 24 h wide), newest first. One page. */
-  listTasks(
-    window: { from: Date; to: Date },
-    options?: { signal?: AbortSignal },
-  ): Promise<ProviderTaskSummary[]>;
+  /** One page of the account's recent tasks of this model (the last 24 h). One call, no paging inside. */
+  listTasks(query: ProviderTaskListQuery, options?: { signal?: AbortSignal }): Promise<ProviderTaskPage>;
 }

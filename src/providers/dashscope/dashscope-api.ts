@@ -75,14 +75,22 @@ export const dashscopeCancelResponseSchema = z.object({
   request_id: z.string().nullish(),
 });
 
-/** `GET /tasks/?…`: one page of tasks; times in `data[]` are epoch milliseconds. */
+/**
+ * `GET /tasks/?…`: one page of tasks; times in `data[]` are epoch milliseconds. The paging fields are optional: a
+ * caller pages on what it gets (dashscope.md 3.8 leaves the page cap and the order undocumented).
+ */
 export const dashscopeTaskListResponseSchema = z.object({
   request_id: z.string().nullish(),
+  total: looseNumber.nullish(),
+  total_page: looseNumber.nullish(),
+  page_no: looseNumber.nullish(),
+  page_size: looseNumber.nullish(),
   data: z
     .array(
       z.object({
         task_id: z.string().min(1),
         status: z.string().nullish(),
+        model_name: z.string().nullish(),
         gmt_create: looseNumber.nullish(),
         start_time: looseNumber.nullish(),
       }),

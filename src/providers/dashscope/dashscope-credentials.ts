@@ -14,6 +14,28 @@ export interface LoadDashscopeApiKeyOptions {
   credentialsFilePath: string;
 }
 
+/** The API key and the setting it came from (for messages: never the key itself). */
+export interface DashscopeCredentials {
+  apiKey: string;
+  /** `DASHSCOPE_API_KEY`, or `dashscope_api_key in <credentials file>`. */
+  source: string;
+}
+
+/**
+ * Finds the DashScope API key and says where it came from: the explicit value (`DASHSCOPE_API_KEY`) first, else
+ * `dashscope_api_key` in the `[default]` section of the credentials file. Throws `ConfigurationError` naming both.
+ */
+export async function loadDashscopeCredentials(
+  options: LoadDashscopeApiKeyOptions,
+): Promise<DashscopeCredentials> {
+  const explicit = options.apiKey?.trim();
+  const apiKey = await loadDashscopeApiKey(options);
+  return {
+    apiKey,
+    source: explicit ? "DASHSCOPE_API_KEY" : `dashscope_api_key in ${options.credentialsFilePath}`,
+  };
+}
+
 /**
  * Finds the DashScope API key: the explicit value first, else `dashscope_api_key` in the `[default]` section of
  * the credentials file (the convention of Alibaba's tools). Throws `ConfigurationError` naming both sources.
@@ -67,6 +89,31 @@ function readIniValue(text: string, section: string, name: string): string | und
     return value || undefined;
   }
   return undefined;
+}
+
+/** Region names of the hosts that offer the model (dashscope.md 1.1), for messages. */
+const KNOWN_REGIONS: ReadonlyArray<{ matches: (host: string) => boolean; region: string }> = [
+  { matches: (host) => host === "dashscope.aliyuncs.com", region: "the Beijing region" },
+  { matches: (host) => host === "dashscope-intl.aliyuncs.com", region: "the Singapore region" },
+  {
+    matches: (host) => host.endsWith(".cn-beijing.maas.aliyuncs.com"),
+    region: "a Beijing workspace domain",
+  },
+  {
+    matches: (host) => host.endsWith(".ap-southeast-1.maas.aliyuncs.com"),
+    region: "a Singapore workspace domain",
+  },
+];
+
+/** Which region a base URL points to, in words: `the Beijing region`, or `host example.internal` when unknown. */
+export function describeDashscopeRegion(baseUrl: string): string {
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname.toLowerCase();
+  } catch {
+    return "an unreadable URL";
+  }
+  return KNOWN_REGIONS.find((entry) => entry.matches(host))?.region ?? `host ${host}`;
 }
 
 /** Hosts of regions that do not offer `wan2.6-i2v-flash` (dashscope.md 1.1): Virginia and Frankfurt. */

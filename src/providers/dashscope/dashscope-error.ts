@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { ConfigurationError } from "../../errors/configuration-error.ts";
 import { ProviderError, type ProviderErrorKind } from "../../errors/provider-error.ts";
 import { redactSecrets, redactUrl } from "../../net/redact.ts";
+import { describeDashscopeRegion } from "./dashscope-credentials.ts";
 
 /** The call that failed; `submit` is the only one that is not safe to repeat (it creates a billed task). */
 export type DashscopeOperation = "submit" | "status" | "cancel" | "list" | "upload";
@@ -136,7 +138,41 @@ function classify(
 }
 
 /**
- * Maps a DashScope error answer (a non-2xx, or a 2xx whose body carries a top-level `code`) to a `ProviderError`.
+ * What the client knows about its own settings, so that a rejected key is reported as the configuration problem it
+ * is: which setting gave the key, which URL it was sent to, and which setting chose that URL.
+ */
+export interface DashscopeKeyContext {
+  /** The API base URL in use. Not a secret. */
+  baseUrl: string;
+  /** Where the key came from, e.g. `DASHSCOPE_API_KEY` or `dashscope_api_key in ~/.alibabacloud/credentials`. */
+  keySetting: string;
+  /** The setting that chose the base URL, e.g. `DASHSCOPE_HTTP_BASE_URL`. */
+  baseUrlSetting: string;
+}
+
+/** Where each region's classic endpoint is (dashscope.md 1.1), for the advice in a rejected-key message. */
+const REGION_ADVICE =
+  "a key works only in the region it was created in: Beijing https://dashscope.aliyuncs.com/api/v1, Singapore https://dashscope-intl.aliyuncs.com/api/v1";
+
+/**
+ * A 401 `InvalidApiKey` is not a provider failure: the key is wrong, missing at the provider, or from another region
+ * (a cross-region call fails this way, dashscope.md 1.1). Retrying cannot help and fixing the settings can, so it is a
+ * `ConfigurationError` naming the key's setting and the region's.
+ */
+function rejectedKeyError(
+  details: { httpStatus: number; code: string; providerMessage: string; requestIdText: string },
+  context: DashscopeKeyContext,
+): ConfigurationError {
+  const region = describeDashscopeRegion(context.baseUrl);
+  return new ConfigurationError(
+    `DashScope rejected the API key: ${details.httpStatus} ${details.code}: ${details.providerMessage}${details.requestIdText}. The key comes from ${context.keySetting} and was sent to ${context.baseUrl} (${region}, chosen by ${context.baseUrlSetting}). Check the key, and that it belongs to this region: ${REGION_ADVICE}; set ${context.baseUrlSetting} to the key's region`,
+    { code: "dashscope_api_key_rejected" },
+  );
+}
+
+/**
+ * Maps a DashScope error answer (a non-2xx, or a 2xx whose body carries a top-level `code`) to a `ProviderError`,
+ * or, given the client's `keyContext`, a rejected key (401 / `InvalidApiKey`) to a `ConfigurationError`.
  * The message reads `DashScope <operation> failed: <status> <code>: <message> (request_id <id>)`, without secrets.
  */
 export function toDashscopeError(details: {
@@ -146,12 +182,17 @@ export function toDashscopeError(details: {
   retryAfterHeader?: string | string[] | undefined;
   /** Values to strip from the message (API key, upload credential). */
   secrets: ReadonlyArray<string | undefined>;
-}): ProviderError {
+  /** The client's own settings; without it a rejected key stays a `rejected` ProviderError. */
+  keyContext?: DashscopeKeyContext;
+}): ProviderError | ConfigurationError {
   const { operation, httpStatus, body, secrets } = details;
   const code = body.code ?? `HTTP_${httpStatus}`;
-  const { kind, retryAfterMs } = classify(operation, httpStatus, body.code, details.retryAfterHeader);
   const providerMessage = sanitizeDashscopeText(body.message ?? "no message", secrets);
   const requestIdText = body.requestId ? ` (request_id ${body.requestId})` : "";
+  if (details.keyContext && (httpStatus === 401 || body.code === "InvalidApiKey")) {
+    return rejectedKeyError({ httpStatus, code, providerMessage, requestIdText }, details.keyContext);
+  }
+  const { kind, retryAfterMs } = classify(operation, httpStatus, body.code, details.retryAfterHeader);
   const consequence =
     kind === "ambiguous_submit"
       ? "; the task may have been created: reconcile with the task list before resubmitting"

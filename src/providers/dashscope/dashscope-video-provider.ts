@@ -5,6 +5,8 @@ import { ProviderError } from "../../errors/provider-error.ts";
 import type {
   ProviderStartInput,
   ProviderStartResult,
+  ProviderTaskListQuery,
+  ProviderTaskPage,
   ProviderTaskStatus,
   ProviderTaskSummary,
   ProviderTaskTimes,
@@ -17,6 +19,7 @@ import {
   dashscopeTaskResponseSchema,
 } from "./dashscope-api.ts";
 import {
+  type DashscopeKeyContext,
   type DashscopeOperation,
   dashscopeErrorBodySchema,
   fromDashscopeNetworkError,
@@ -46,6 +49,12 @@ export interface DashscopeVideoProviderOptions {
   };
   /** Offset of the provider's zone-less times from UTC, in minutes. Default 480 (Beijing and Singapore are UTC+8). */
   providerUtcOffsetMinutes?: number;
+  /**
+   * Where the key and the base URL came from, named in the `ConfigurationError` a rejected key (401 `InvalidApiKey`,
+   * also what a key of another region gets) becomes. The client reads no environment: the composition root says it.
+   * Default: `DASHSCOPE_API_KEY (or dashscope_api_key in ~/.alibabacloud/credentials)` and `DASHSCOPE_HTTP_BASE_URL`.
+   */
+  settingNames?: { apiKey?: string; baseUrl?: string };
 }
 
 /** The DashScope client for `wan2.6-i2v-flash`: single calls, no polling and no retries inside. */
@@ -75,7 +84,8 @@ export type DashscopeSend = <T = undefined>(call: DashscopeCall<T>) => Promise<T
 const DEFAULT_SUBMIT_TIMEOUT_MS = 120_000;
 const DEFAULT_OTHER_TIMEOUT_MS = 30_000;
 const DEFAULT_PROVIDER_UTC_OFFSET_MINUTES = 480;
-const LIST_PAGE_SIZE = 100;
+const DEFAULT_KEY_SETTING = "DASHSCOPE_API_KEY (or dashscope_api_key in ~/.alibabacloud/credentials)";
+const DEFAULT_BASE_URL_SETTING = "DASHSCOPE_HTTP_BASE_URL";
 
 /**
  * Creates the DashScope client for `wan2.6-i2v-flash` (dashscope.md sections 0-4, 6). Every call is one request
@@ -89,6 +99,11 @@ export function createDashscopeVideoProvider(options: DashscopeVideoProviderOpti
     dispatcher: options.dispatcher,
     submitMs: options.timeouts?.submitMs ?? DEFAULT_SUBMIT_TIMEOUT_MS,
     otherMs: options.timeouts?.otherMs ?? DEFAULT_OTHER_TIMEOUT_MS,
+    keyContext: {
+      baseUrl,
+      keySetting: options.settingNames?.apiKey ?? DEFAULT_KEY_SETTING,
+      baseUrlSetting: options.settingNames?.baseUrl ?? DEFAULT_BASE_URL_SETTING,
+    },
   });
   const resolveApiKey = async () =>
     typeof options.apiKey === "function" ? options.apiKey() : options.apiKey;
@@ -135,7 +150,10 @@ export function createDashscopeVideoProvider(options: DashscopeVideoProviderOpti
           seed: input.seed,
           audio: input.audio,
           ...(input.promptExtend === undefined ? {} : { prompt_extend: input.promptExtend }),
-          ...(input.shotType === undefined ? {} : { shot_type: input.shotType }),
+          // The model applies shot_type only with prompt_extend true (dashscope.md 2.2): never send it otherwise.
+          ...(input.shotType === undefined || input.promptExtend !== true
+            ? {}
+            : { shot_type: input.shotType }),
           ...(input.watermark === undefined ? {} : { watermark: input.watermark }),
         },
       };
@@ -243,47 +261,51 @@ export function createDashscopeVideoProvider(options: DashscopeVideoProviderOpti
     },
 
     async listTasks(
-      window: { from: Date; to: Date },
+      query: ProviderTaskListQuery,
       callOptions?: { signal?: AbortSignal },
-    ): Promise<ProviderTaskSummary[]> {
+    ): Promise<ProviderTaskPage> {
       const apiKey = await resolveApiKey();
-      const query = new URLSearchParams({
-        start_time: toProviderCompactTime(window.from, offsetMinutes),
-        end_time: toProviderCompactTime(window.to, offsetMinutes),
-        model_name: WAN_MODEL,
-        page_no: "1",
-        page_size: String(LIST_PAGE_SIZE),
-      });
+      // No start_time/end_time: their zone is undocumented, and without them the list covers the last 24 h.
+      const parameters = new URLSearchParams({ model_name: WAN_MODEL, page_no: String(query.pageNo) });
+      if (query.pageSize !== undefined) parameters.set("page_size", String(query.pageSize));
+      if (query.status !== undefined) parameters.set("status", query.status);
+      if (query.taskId !== undefined) parameters.set("task_id", query.taskId);
       const response = await send({
         operation: "list",
         method: "GET",
-        url: `${baseUrl}/tasks/?${query}`,
+        url: `${baseUrl}/tasks/?${parameters}`,
         headers: { Authorization: `Bearer ${apiKey}` },
         schema: dashscopeTaskListResponseSchema,
         secrets: [apiKey],
         signal: callOptions?.signal,
       });
-      const summaries: ProviderTaskSummary[] = [];
+      const tasks: ProviderTaskSummary[] = [];
       for (const task of response.data ?? []) {
-        const created = task.gmt_create ?? task.start_time;
-        // A task without a creation time cannot be matched to a submit; failing beats silently dropping it.
-        if (created === undefined || created === null) {
-          throw new ProviderError(
-            `DashScope list failed: task ${task.task_id} has neither gmt_create nor start_time`,
-            {
-              kind: "invalid_response",
-              code: "invalid_response",
-              operation: "list",
-            },
-          );
+        // Only gmt_create says when a task was created (start_time is when it was scheduled, possibly much later);
+        // a row without it cannot be matched to a submit, and failing beats silently dropping it.
+        if (task.gmt_create === undefined || task.gmt_create === null) {
+          throw new ProviderError(`DashScope list failed: task ${task.task_id} has no gmt_create`, {
+            kind: "invalid_response",
+            code: "invalid_response",
+            operation: "list",
+          });
         }
-        summaries.push({
+        tasks.push({
           taskId: task.task_id,
           status: task.status ?? "UNKNOWN",
-          createdAt: new Date(created).toISOString(),
+          createdAt: new Date(task.gmt_create).toISOString(),
+          ...(task.model_name ? { model: task.model_name } : {}),
         });
       }
-      return summaries.sort((left, right) => right.createdAt.localeCompare(left.createdAt));
+      const page: ProviderTaskPage = { tasks, pageNo: response.page_no ?? query.pageNo };
+      const totalPages =
+        response.total_page ??
+        (response.total != null && response.page_size
+          ? Math.ceil(response.total / response.page_size)
+          : null);
+      if (totalPages != null && totalPages >= 0) page.totalPages = totalPages;
+      if (response.total != null && response.total >= 0) page.total = response.total;
+      return page;
     },
   };
 }
@@ -293,6 +315,7 @@ function createDashscopeSend(settings: {
   dispatcher: Dispatcher | undefined;
   submitMs: number;
   otherMs: number;
+  keyContext: DashscopeKeyContext;
 }): DashscopeSend {
   return async <T>(call: DashscopeCall<T>): Promise<T> => {
     const { operation, secrets, signal } = call;
@@ -330,6 +353,7 @@ function createDashscopeSend(settings: {
         body: withHeaderRequestId(parseDashscopeErrorBody(text)),
         retryAfterHeader: responseHeaders["retry-after"],
         secrets,
+        keyContext: settings.keyContext,
       });
     }
     if (!call.schema) return undefined as T;
@@ -350,6 +374,7 @@ function createDashscopeSend(settings: {
         body: withHeaderRequestId(parseDashscopeErrorBody(text)),
         retryAfterHeader: responseHeaders["retry-after"],
         secrets,
+        keyContext: settings.keyContext,
       });
     }
     const parsed = call.schema.safeParse(json);
@@ -401,10 +426,4 @@ export function toUtcIso(time: string | null | undefined, offsetMinutes: number)
   const milliseconds = match[7] ? Number(match[7].padEnd(3, "0")) : 0;
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, milliseconds) - offsetMinutes * 60_000;
   return new Date(utc).toISOString();
-}
-
-/** A UTC instant as `YYYYMMDDhhmmss` in the provider's zone, the list route's time format. */
-export function toProviderCompactTime(date: Date, offsetMinutes: number): string {
-  const local = new Date(date.getTime() + offsetMinutes * 60_000).toISOString();
-  return local.slice(0, 19).replace(/[-T:]/g, "");
 }

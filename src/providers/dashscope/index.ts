@@ -12,12 +12,16 @@ export {
 } from "./dashscope-api.ts";
 export {
   DASHSCOPE_DEFAULT_BASE_URL,
+  type DashscopeCredentials,
+  describeDashscopeRegion,
   type LoadDashscopeApiKeyOptions,
   loadDashscopeApiKey,
+  loadDashscopeCredentials,
   resolveDashscopeBaseUrl,
 } from "./dashscope-credentials.ts";
 export {
   type DashscopeErrorBody,
+  type DashscopeKeyContext,
   type DashscopeOperation,
   dashscopeErrorBodySchema,
   fromDashscopeNetworkError,
@@ -35,6 +39,5 @@ export {
   type DashscopeSend,
   type DashscopeVideoProvider,
   type DashscopeVideoProviderOptions,
-  toProviderCompactTime,
   toUtcIso,
 } from "./dashscope-video-provider.ts";

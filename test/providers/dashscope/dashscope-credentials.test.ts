@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../../src/errors/configuration-error.ts";
-import { loadDashscopeApiKey, resolveDashscopeBaseUrl } from "../../../src/providers/dashscope/index.ts";
+import {
+  describeDashscopeRegion,
+  loadDashscopeApiKey,
+  loadDashscopeCredentials,
+  resolveDashscopeBaseUrl,
+} from "../../../src/providers/dashscope/index.ts";
 
 let directory: string;
 
@@ -102,5 +107,33 @@ describe("resolveDashscopeBaseUrl", () => {
     ]) {
       expect(() => resolveDashscopeBaseUrl(url)).toThrow(/DASHSCOPE_HTTP_BASE_URL/);
     }
+  });
+});
+
+describe("loadDashscopeCredentials", () => {
+  it("says which setting the key came from, never the key", async () => {
+    const path = await credentialsFile("source", "[default]\ndashscope_api_key = sk-from-file\n");
+    await expect(
+      loadDashscopeCredentials({ apiKey: "sk-from-env", credentialsFilePath: path }),
+    ).resolves.toEqual({
+      apiKey: "sk-from-env",
+      source: "DASHSCOPE_API_KEY",
+    });
+    await expect(loadDashscopeCredentials({ apiKey: " ", credentialsFilePath: path })).resolves.toEqual({
+      apiKey: "sk-from-file",
+      source: `dashscope_api_key in ${path}`,
+    });
+  });
+});
+
+describe("describeDashscopeRegion", () => {
+  it.each([
+    ["https://dashscope.aliyuncs.com/api/v1", "the Beijing region"],
+    ["https://dashscope-intl.aliyuncs.com/api/v1", "the Singapore region"],
+    ["https://ws-123.cn-beijing.maas.aliyuncs.com/api/v1", "a Beijing workspace domain"],
+    ["https://ws-123.ap-southeast-1.maas.aliyuncs.com/api/v1", "a Singapore workspace domain"],
+    ["http://127.0.0.1:8790/api/v1", "host 127.0.0.1"],
+  ])("%s is %s", (baseUrl, region) => {
+    expect(describeDashscopeRegion(baseUrl)).toBe(region);
   });
 });

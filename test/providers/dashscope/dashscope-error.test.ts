@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { MockAgent } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigurationError } from "../../../src/errors/configuration-error.ts";
 import { ProviderError, type ProviderErrorKind } from "../../../src/errors/provider-error.ts";
 import {
   createDashscopeVideoProvider,
   type DashscopeVideoProvider,
   parseDashscopeErrorBody,
+  toDashscopeError,
 } from "../../../src/providers/dashscope/index.ts";
 import type { ProviderStartInput } from "../../../src/providers/provider.ts";
 
@@ -22,8 +24,11 @@ const errorRows: ErrorRow[] = JSON.parse(
   readFileSync(new URL("../../fixtures/dashscope/errors.json", import.meta.url), "utf8"),
 );
 
-/** Expected kind per documented code (dashscope.md section 4); `server` means ambiguous on submit, transient elsewhere. */
-const EXPECTED: Record<string, ProviderErrorKind | "server"> = {
+/**
+ * Expected kind per documented code (dashscope.md section 4); `server` means ambiguous on submit, transient elsewhere;
+ * `configuration` means a ConfigurationError (a rejected key), tested on its own below.
+ */
+const EXPECTED: Record<string, ProviderErrorKind | "server" | "configuration"> = {
   InvalidParameter: "rejected",
   "InvalidParameter.DataInspection": "rejected",
   invalid_parameter_error: "rejected",
@@ -37,7 +42,7 @@ const EXPECTED: Record<string, ProviderErrorKind | "server"> = {
   "BadRequest.IllegalInput": "rejected",
   Arrearage: "rejected",
   UnsupportedOperation: "rejected",
-  InvalidApiKey: "rejected",
+  InvalidApiKey: "configuration",
   AccessDenied: "rejected",
   "AccessDenied.Unpurchased": "rejected",
   "Model.AccessDenied": "rejected",
@@ -113,6 +118,7 @@ describe("documented error codes", () => {
 
   for (const row of errorRows) {
     const expected = EXPECTED[row.body.code]!;
+    if (expected === "configuration") continue;
     it(`${row.httpStatus} ${row.body.code} → ${expected} on submit and on status`, async () => {
       reply("POST", SUBMIT_PATH, row.httpStatus, row.body);
       reply("GET", "/api/v1/tasks/t1", row.httpStatus, row.body);
@@ -168,9 +174,10 @@ describe("documented error codes", () => {
     reply("GET", /^\/api\/v1\/tasks\/\?/, 503, body);
     reply("GET", "/api/v1/uploads?action=getPolicy&model=wan2.6-i2v-flash", 502, "Bad Gateway");
     expect(await failure(provider.cancel("t3"))).toMatchObject({ kind: "transient", operation: "cancel" });
-    expect(
-      await failure(provider.listTasks({ from: new Date(Date.now() - 3_600_000), to: new Date() })),
-    ).toMatchObject({ kind: "transient", operation: "list" });
+    expect(await failure(provider.listTasks({ pageNo: 1 }))).toMatchObject({
+      kind: "transient",
+      operation: "list",
+    });
     const upload = await failure(
       provider.start({
         ...input,
@@ -235,7 +242,97 @@ describe("error bodies", () => {
     expect(await failure(provider.start(input))).toMatchObject({ kind: "content_rejected" });
     expect(await failure(provider.start(input))).toMatchObject({ kind: "ambiguous_submit", retryable: true });
     expect(await failure(provider.status("t6"))).toMatchObject({ kind: "transient" });
-    expect(await failure(provider.status("t7"))).toMatchObject({ kind: "rejected", requestId: "r10" });
+    const rejectedKey = await provider.status("t7").catch((caught: unknown) => caught);
+    expect(rejectedKey).toBeInstanceOf(ConfigurationError);
+    expect((rejectedKey as Error).message).toContain("(request_id r10)");
+  });
+});
+
+describe("a rejected key is a configuration error", () => {
+  const rejectedKey = async (promise: Promise<unknown>): Promise<ConfigurationError> => {
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  };
+  const invalidKey = errorRows.find((row) => row.body.code === "InvalidApiKey")!;
+
+  it("on every call (submit, status, cancel, list, upload policy), naming the key's and the region's settings", async () => {
+    reply("POST", SUBMIT_PATH, 401, invalidKey.body);
+    reply("GET", "/api/v1/tasks/t1", 401, invalidKey.body);
+    reply("POST", "/api/v1/tasks/t1/cancel", 401, invalidKey.body);
+    reply("GET", /^\/api\/v1\/tasks\/\?/, 401, invalidKey.body);
+    reply("GET", "/api/v1/uploads?action=getPolicy&model=wan2.6-i2v-flash", 401, invalidKey.body);
+    const bytes = {
+      kind: "bytes" as const,
+      bytes: new Uint8Array([1]),
+      contentType: "image/png",
+      filename: "a.png",
+    };
+    const errors = [
+      await rejectedKey(provider.start(input)),
+      await rejectedKey(provider.status("t1")),
+      await rejectedKey(provider.cancel("t1")),
+      await rejectedKey(provider.listTasks({ pageNo: 1 })),
+      await rejectedKey(provider.start({ ...input, image: bytes })),
+    ];
+    for (const error of errors) {
+      expect(error).toMatchObject({
+        category: "configuration",
+        code: "dashscope_api_key_rejected",
+        retryable: false,
+      });
+      expect(error.message).toContain(`401 InvalidApiKey: ${invalidKey.body.message}`);
+      expect(error.message).toContain(`(request_id ${invalidKey.body.request_id})`);
+      expect(error.message).toContain("DASHSCOPE_API_KEY");
+      expect(error.message).toContain("~/.alibabacloud/credentials");
+      expect(error.message).toContain(
+        `sent to ${BASE_URL} (the Beijing region, chosen by DASHSCOPE_HTTP_BASE_URL)`,
+      );
+      expect(error.message).toContain("https://dashscope-intl.aliyuncs.com/api/v1");
+      expect(error.message).not.toContain(API_KEY);
+    }
+  });
+
+  it("names the settings the composition root says the key and the URL came from, and the region of the URL", async () => {
+    const singapore = "https://dashscope-intl.aliyuncs.com/api/v1";
+    const fromFile = createDashscopeVideoProvider({
+      apiKey: API_KEY,
+      baseUrl: singapore,
+      dispatcher: agent,
+      settingNames: {
+        apiKey: "dashscope_api_key in /home/someone/.alibabacloud/credentials",
+        baseUrl: "DASHSCOPE_HTTP_BASE_URL",
+      },
+    });
+    agent
+      .get("https://dashscope-intl.aliyuncs.com")
+      .intercept({ method: "GET", path: "/api/v1/tasks/t9" })
+      .reply(
+        401,
+        JSON.stringify({ request_id: "r11", code: "InvalidApiKey", message: "No API-key provided." }),
+      );
+    const error = await rejectedKey(fromFile.status("t9"));
+    expect(error.message).toContain(
+      "The key comes from dashscope_api_key in /home/someone/.alibabacloud/credentials",
+    );
+    expect(error.message).toContain(
+      `sent to ${singapore} (the Singapore region, chosen by DASHSCOPE_HTTP_BASE_URL)`,
+    );
+    expect(error.message).not.toContain(API_KEY);
+  });
+
+  it("stays a rejected ProviderError when the caller gives no key context", () => {
+    const error = toDashscopeError({
+      operation: "status",
+      httpStatus: 401,
+      body: { code: "InvalidApiKey", message: "Invalid API-key provided." },
+      secrets: [],
+    });
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ kind: "rejected", code: "InvalidApiKey" });
   });
 });
 

@@ -5,7 +5,6 @@ import { ProviderError } from "../../../src/errors/provider-error.ts";
 import {
   createDashscopeVideoProvider,
   type DashscopeVideoProvider,
-  toProviderCompactTime,
   toUtcIso,
 } from "../../../src/providers/dashscope/index.ts";
 import type { ProviderStartInput } from "../../../src/providers/provider.ts";
@@ -108,7 +107,7 @@ describe("start", () => {
       duration: 15,
       seed: 0,
       audio: true,
-      promptExtend: false,
+      promptExtend: true,
       shotType: "multi",
       watermark: true,
     });
@@ -125,12 +124,29 @@ describe("start", () => {
         duration: 15,
         seed: 0,
         audio: true,
-        prompt_extend: false,
+        prompt_extend: true,
         shot_type: "multi",
         watermark: true,
       },
     });
     expect(captured[0]?.headers).not.toHaveProperty("X-DashScope-OssResourceResolve");
+  });
+
+  it("sends shot_type only with prompt_extend true: the model ignores it otherwise", async () => {
+    for (let index = 0; index < 3; index += 1) answer("POST", SUBMIT_PATH, 200, fixture("submit"));
+    await provider.start({ ...baseInput, promptExtend: false, shotType: "multi" });
+    await provider.start({ ...baseInput, shotType: "multi" });
+    await provider.start({ ...baseInput, promptExtend: true, shotType: "single" });
+    const parameters = captured.map((request) => JSON.parse(String(request.body)).parameters);
+    expect(parameters[0]).toStrictEqual({
+      resolution: "720P",
+      duration: 5,
+      seed: 42,
+      audio: false,
+      prompt_extend: false,
+    });
+    expect(parameters[1]).not.toHaveProperty("shot_type");
+    expect(parameters[2]).toMatchObject({ prompt_extend: true, shot_type: "single" });
   });
 
   it("never sends fps, size or motion_strength even if they leak into the input", async () => {
@@ -441,50 +457,78 @@ describe("cancel", () => {
 });
 
 describe("listTasks", () => {
-  it("queries the window in provider local time and returns tasks newest first", async () => {
-    answer(
-      "GET",
-      "/api/v1/tasks/?start_time=20260122000000&end_time=20260123000000&model_name=wan2.6-i2v-flash&page_no=1&page_size=100",
-      200,
-      fixture("list"),
-    );
-    const tasks = await provider.listTasks({
-      from: new Date("2026-01-21T16:00:00Z"),
-      to: new Date("2026-01-22T16:00:00Z"),
+  it("asks for one page of the last 24 h without time filters, and keeps the rows as sent", async () => {
+    answer("GET", "/api/v1/tasks/?model_name=wan2.6-i2v-flash&page_no=1&page_size=100", 200, fixture("list"));
+    const page = await provider.listTasks({ pageNo: 1, pageSize: 100 });
+    expect(page).toStrictEqual({
+      pageNo: 1,
+      totalPages: 1,
+      total: 2,
+      tasks: [
+        {
+          taskId: "0385dc79-5ff8-4d82-bcb6-3b1f0e2a9d10",
+          status: "RUNNING",
+          createdAt: "2026-01-22T15:24:46.527Z",
+          model: "wan2.6-i2v-flash",
+        },
+        {
+          taskId: "c15d5b14-07c4-4af5-b862-9a4e1d2c7b30",
+          status: "SUCCEEDED",
+          createdAt: "2026-01-22T15:23:20.000Z",
+          model: "wan2.6-i2v-flash",
+        },
+      ],
     });
-    expect(tasks).toStrictEqual([
-      {
-        taskId: "0385dc79-5ff8-4d82-bcb6-3b1f0e2a9d10",
-        status: "RUNNING",
-        createdAt: "2026-01-22T15:24:46.527Z",
-      },
-      {
-        taskId: "c15d5b14-07c4-4af5-b862-9a4e1d2c7b30",
-        status: "SUCCEEDED",
-        createdAt: "2026-01-22T15:23:20.000Z",
-      },
-    ]);
+    expect(captured[0]?.path).not.toMatch(/start_time|end_time/);
   });
 
-  it("accepts string epochs and an absent data list", async () => {
+  it("passes page, status and task_id, and omits page_size when none is asked", async () => {
+    answer("GET", "/api/v1/tasks/?model_name=wan2.6-i2v-flash&page_no=3&status=UNKNOWN&task_id=t1", 200, {
+      total: 0,
+      total_page: 0,
+      page_no: 3,
+      page_size: 10,
+      data: [],
+    });
+    expect(await provider.listTasks({ pageNo: 3, status: "UNKNOWN", taskId: "t1" })).toStrictEqual({
+      tasks: [],
+      pageNo: 3,
+      totalPages: 0,
+      total: 0,
+    });
+  });
+
+  it("accepts string numbers, derives the page count from total and page_size, and an absent data list", async () => {
     answer("GET", /^\/api\/v1\/tasks\/\?/, 200, {
+      total: "25",
+      page_size: "10",
       data: [{ task_id: "t10", status: "PENDING", gmt_create: "1769095486527" }],
     });
-    answer("GET", /^\/api\/v1\/tasks\/\?/, 200, { request_id: "r", total: 0 });
-    const window = { from: new Date("2026-01-22T00:00:00Z"), to: new Date("2026-01-22T12:00:00Z") };
-    expect(await provider.listTasks(window)).toStrictEqual([
-      { taskId: "t10", status: "PENDING", createdAt: "2026-01-22T15:24:46.527Z" },
-    ]);
-    expect(await provider.listTasks(window)).toStrictEqual([]);
+    answer("GET", /^\/api\/v1\/tasks\/\?/, 200, { request_id: "r" });
+    expect(await provider.listTasks({ pageNo: 1 })).toStrictEqual({
+      tasks: [{ taskId: "t10", status: "PENDING", createdAt: "2026-01-22T15:24:46.527Z" }],
+      pageNo: 1,
+      totalPages: 3,
+      total: 25,
+    });
+    expect(await provider.listTasks({ pageNo: 2 })).toStrictEqual({ tasks: [], pageNo: 2 });
+  });
+
+  it("refuses a row without gmt_create rather than guess its creation time", async () => {
+    answer("GET", /^\/api\/v1\/tasks\/\?/, 200, {
+      data: [{ task_id: "t11", status: "RUNNING", start_time: 1769095486527 }],
+    });
+    const error = await provider.listTasks({ pageNo: 1 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ kind: "invalid_response", operation: "list" });
+    expect((error as Error).message).toContain("t11 has no gmt_create");
   });
 });
 
 describe("time helpers", () => {
-  it("round-trips provider local time and compact list time", () => {
+  it("reads provider local time as UTC", () => {
     expect(toUtcIso("2026-01-01 07:59:59.9", 480)).toBe("2025-12-31T23:59:59.900Z");
     expect(toUtcIso(undefined, 480)).toBeUndefined();
     expect(toUtcIso("22/01/2026", 480)).toBeUndefined();
-    expect(toProviderCompactTime(new Date("2025-12-31T23:59:59.900Z"), 480)).toBe("20260101075959");
-    expect(toProviderCompactTime(new Date("2026-01-01T00:30:00Z"), -300)).toBe("20251231193000");
   });
 });
