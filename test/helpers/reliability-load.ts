@@ -133,6 +133,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     apiKey: "sk-sandbox-load",
     concurrencyLimit: options.concurrencyLimit ?? 5,
     submitsPerSecond,
+    // The account's 20 QPS for task queries, in the stage's time: its polls run `timeScale` times faster here.
+    taskQueriesPerSecond: 20 * timeScale,
     timings: { pendingMs, renderMs: drawnRenderMs },
     reuseRenders: options.reuseRenders ?? true,
   });

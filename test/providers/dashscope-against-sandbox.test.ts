@@ -81,7 +81,8 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
     const filePath = path.join(directory, "upload-flow.mp4");
     await writeFile(filePath, Buffer.from(await download.body.arrayBuffer()));
     const video = await probe(filePath);
-    expect(video).toMatchObject({ width: 1108, height: 830, fps: 30, audio: { codec: "aac" } });
+    // 640x480 at 720P by the documented rule (each side floored to a multiple of 16), the sandbox's default.
+    expect(video).toMatchObject({ width: 1104, height: 816, fps: 30, audio: { codec: "aac" } });
     expect(Math.abs(video.durationSeconds - 2)).toBeLessThanOrEqual(0.1);
   });
 
@@ -120,7 +121,6 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
   });
 
   it("surfaces a reset after the task was created as ambiguous_submit, and the task shows up in listTasks", async () => {
-    const from = new Date(Date.now() - 60_000);
     sandbox.faults.inject({ route: "submit", kind: "reset-after-create" });
     const error = await inlineProvider
       .start(startInput({ image: { kind: "url", url: `data:image/png;base64,${image.toString("base64")}` } }))
@@ -128,8 +128,18 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).kind).toBe("ambiguous_submit");
     const created = sandbox.tasks().at(-1);
-    const listed = await provider.listTasks({ from, to: new Date() });
-    expect(listed.map((task) => task.taskId)).toContain(created?.taskId);
+    const page = await provider.listTasks({ pageNo: 1, pageSize: 100 });
+    expect(page.pageNo).toBe(1);
+    expect(page.totalPages).toBe(1);
+    expect(page.total).toBe(sandbox.tasks().length);
+    expect(page.tasks.find((task) => task.taskId === created?.taskId)).toEqual({
+      taskId: created?.taskId,
+      status: expect.any(String),
+      createdAt: new Date(created?.submitTime ?? 0).toISOString(),
+      model: "wan2.6-i2v-flash",
+    });
+    const one = await provider.listTasks({ pageNo: 1, taskId: created?.taskId ?? "" });
+    expect(one.tasks.map((task) => task.taskId)).toEqual([created?.taskId]);
   });
 
   it("reports an unknown task as unknown", async () => {

@@ -15,4 +15,6 @@ export {
   type SandboxTimings,
   startSandbox,
 } from "./sandbox-server.ts";
+export type { SandboxParameterErrors } from "./sandbox-submit.ts";
+export type { SandboxListReading } from "./sandbox-task-bodies.ts";
 export type { SandboxTaskStatus, SandboxTaskSummary } from "./sandbox-tasks.ts";

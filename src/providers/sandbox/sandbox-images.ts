@@ -19,14 +19,22 @@ export interface SandboxImage {
 export interface ImageSourceOptions {
   /** Whether the submit carried `X-DashScope-OssResourceResolve: enable`. */
   ossResolveEnabled: boolean;
-  /** Bytes of an upload made through this server's upload target, by its `oss://` URL. */
+  /**
+   * Bytes of an upload made through this server's upload target, by its `oss://` URL; undefined when there is none
+   * usable by the submit (unknown, expired, or bound to another model).
+   */
   readUpload(ossUrl: string): Promise<Buffer | undefined>;
-  /** Whether the sandbox may download from this URL's host (loopback only). */
+  /** Whether the sandbox may download from this URL's host (`allowImageHosts`). */
   isHostAllowed(url: URL): boolean;
   /** The HTTP client for downloads. */
   dispatcher: Dispatcher;
   /** Download time limit in milliseconds. Default 10 000. */
   downloadTimeoutMs?: number;
+  /**
+   * `report`: an image outside 240-8000 px is returned with `sizeError` set instead of refused (a parameter error
+   * that ends the task FAILED, `parameterErrors: "fail-task"`). Default `reject`: 400 `InvalidParameter`.
+   */
+  sizeErrors?: "reject" | "report";
 }
 
 const DATA_URI_TYPES: Record<string, SandboxImageFormat> = {
@@ -56,8 +64,30 @@ const unsupportedFormat = () =>
     "The media format is not supported or incorrect for the data inspection.",
   );
 
+/**
+ * Which hosts the sandbox downloads `img_url` from: `host` (any port) or `host:port` entries, IPv6 in brackets,
+ * compared as the stage's `VIDEO_GEN_ALLOW_HOSTS` compares them. Nothing else, loopback included: a test server is
+ * reachable only when listed. Throws on an entry that is not `host[:port]`.
+ */
+export function createImageHostRule(entries: readonly string[]): (url: URL) => boolean {
+  const normalize = (host: string) => host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const allowed = entries.map((entry) => {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(entry.trim());
+    if (!match?.[1]) throw new Error(`allowImageHosts entries must be host or host:port; got "${entry}"`);
+    return { host: normalize(match[1]), port: match[2] };
+  });
+  return (url) => {
+    const host = normalize(url.hostname);
+    const port = url.port || (url.protocol === "https:" ? "443" : "80");
+    return allowed.some((entry) => entry.host === host && (entry.port === undefined || entry.port === port));
+  };
+}
+
 /** Reads the image an `img_url` names, the way the service would, and checks format and size. */
-export async function loadSubmittedImage(imgUrl: string, options: ImageSourceOptions): Promise<SandboxImage> {
+export async function loadSubmittedImage(
+  imgUrl: string,
+  options: ImageSourceOptions,
+): Promise<SandboxImage & { sizeError?: string }> {
   const { bytes, source } = await readImageBytes(imgUrl, options);
   if (bytes.length > WAN_IMAGE_RULES.maxBytes) {
     throw new SandboxApiError(
@@ -69,11 +99,9 @@ export async function loadSubmittedImage(imgUrl: string, options: ImageSourceOpt
   const { format, width, height } = await inspectImage(bytes);
   const { minSide, maxSide } = WAN_IMAGE_RULES;
   if ([width, height].some((side) => side < minSide || side > maxSide)) {
-    throw new SandboxApiError(
-      400,
-      "InvalidParameter",
-      `The image size is not supported: width and height must be within [${minSide}, ${maxSide}] pixels.`,
-    );
+    const message = `The image size is not supported: width and height must be within [${minSide}, ${maxSide}] pixels.`;
+    if (options.sizeErrors !== "report") throw new SandboxApiError(400, "InvalidParameter", message);
+    return { bytes, format, width, height, source, sizeError: message };
   }
   return { bytes, format, width, height, source };
 }
@@ -104,7 +132,7 @@ async function readImageBytes(
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new SandboxApiError(400, "InvalidParameter", "The provided URL does not appear to be valid.");
   }
-  // The sandbox never leaves the machine: any other host looks like a URL the service could not reach.
+  // Only listed hosts: any other looks like a URL the service could not reach (a presigned URL keeps its query).
   if (!options.isHostAllowed(url)) throw unableToDownload();
   return { bytes: await download(url, options), source: "url" };
 }

@@ -8,7 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import ipaddr from "ipaddr.js";
 import { Agent } from "undici";
 import { z } from "zod";
-import { WAN_MODEL } from "../../contract/wan-model.ts";
+import { WAN_MODEL, type WanFrameRule } from "../../contract/wan-model.ts";
 import { ConfigurationError } from "../../errors/configuration-error.ts";
 import { locateFfmpeg } from "../../media/ffmpeg-path.ts";
 import {
@@ -27,12 +27,13 @@ import {
   sendOssError,
   throttlingError,
 } from "./sandbox-http.ts";
-import { loadSubmittedImage } from "./sandbox-images.ts";
+import { createImageHostRule, loadSubmittedImage } from "./sandbox-images.ts";
+import { createRateLimiter } from "./sandbox-rate-limit.ts";
 import { createSandboxRenderer } from "./sandbox-render.ts";
 import { createResultService } from "./sandbox-results.ts";
 import { createSandboxSigner } from "./sandbox-signing.ts";
-import { validateSubmitBody } from "./sandbox-submit.ts";
-import { taskListBody, taskStatusBody } from "./sandbox-task-bodies.ts";
+import { type SandboxParameterErrors, validateSubmitBody } from "./sandbox-submit.ts";
+import { type SandboxListReading, taskListBody, taskStatusBody } from "./sandbox-task-bodies.ts";
 import { createTaskStore, type SandboxTaskSummary, summarize } from "./sandbox-tasks.ts";
 import { createUploadService } from "./sandbox-uploads.ts";
 
@@ -61,10 +62,34 @@ export interface SandboxOptions {
   concurrencyLimit?: number;
   /** Submits allowed in any sliding 1 s window; one more gets 429. Default 5. */
   submitsPerSecond?: number;
-  /** Age after which a task reports UNKNOWN, in milliseconds. Default 24 h. */
+  /**
+   * Task queries, cancels and lists allowed together in any sliding 1 s window (they share the account's 20 QPS);
+   * one more gets 429 `Throttling.RateQuota`. Default 20.
+   */
+  taskQueriesPerSecond?: number;
+  /** Upload-policy calls allowed per model in any sliding 1 s window; one more gets 429. Default 100. */
+  uploadPoliciesPerSecond?: number;
+  /**
+   * How long a task's record is kept after it ends (SUCCEEDED, FAILED, CANCELED), in milliseconds; then its id
+   * reports UNKNOWN and the list no longer shows it. Default 24 h.
+   */
+  taskRetentionMs?: number;
+  /**
+   * A fault: age from creation after which a task reports UNKNOWN whatever its state (the service's records
+   * outlive a running task). Default: none.
+   */
   taskTtlMs?: number;
   /** Lifetime of a result URL from the task's end time, in milliseconds. Default 24 h. */
   resultUrlTtlMs?: number;
+  /**
+   * How the frame size is rounded (dashscope.md 2.4): `official`, each side floored to a multiple of 16 as the docs
+   * say (default), or `measured`, to an even number as a measured render suggests.
+   */
+  frameRule?: WanFrameRule;
+  /** Invalid `parameters`: 400 at submit (`reject`, default) or a task that ends FAILED `InvalidParameter`. */
+  parameterErrors?: SandboxParameterErrors;
+  /** How the list route reads what its documentation leaves open (zone, page cap, order, listing delay). */
+  list?: SandboxListReading;
   /** Directory for uploads and renders. Default: a fresh directory under the OS temp dir, removed on close. */
   workDir?: string;
   /** The ffmpeg binary. Default: `locateFfmpeg().ffmpeg`. */
@@ -77,14 +102,14 @@ export interface SandboxOptions {
    */
   reuseRenders?: boolean;
   /**
-   * Wall clock in epoch milliseconds, for task times, the task TTL, result-URL and upload-policy expiry.
-   * (Status transitions and the 1 s submit window use real elapsed time.) Default `Date.now`.
+   * Wall clock in epoch milliseconds, for task times, record retention, the listing delay, result-URL, upload-policy
+   * and upload expiry. (Status transitions and the rate windows use real elapsed time.) Default `Date.now`.
    */
   now?: () => number;
   /**
-   * Hosts (`host` or `host:port`) whose http(s) `img_url` the sandbox downloads; every entry must be a loopback
-   * host. Default: any loopback host. Other hosts get 400 `InvalidParameter.DataInspection`, as an unreachable
-   * URL does.
+   * Hosts (`host` or `host:port`, IPv6 in brackets) whose http(s) `img_url` the sandbox downloads, presigned URLs
+   * included (the query is kept). Default: none. Loopback test servers too must be listed. Other hosts get 400
+   * `InvalidParameter.DataInspection`, as an unreachable URL does.
    */
   allowImageHosts?: string[];
 }
@@ -96,11 +121,17 @@ export interface SandboxStats {
   submitsAccepted: number;
   /** Submits refused with 429 by the rate or concurrency limit (not counting injected faults). */
   submitsThrottled: number;
+  /** Task queries, cancels and lists refused with 429 by their shared rate limit. */
+  queriesThrottled: number;
+  /** Upload-policy calls refused with 429 by their rate limit. */
+  policiesThrottled: number;
   /** Highest number of tasks PENDING or RUNNING at once. */
   peakInFlight: number;
   /** Tasks PENDING or RUNNING now. */
   inFlight: number;
   statusQueries: number;
+  /** List calls answered 200. */
+  listQueries: number;
   /** Successful cancels. */
   cancels: number;
   /** Files stored by the upload target. */
@@ -134,10 +165,24 @@ const numericOptionsSchema = z.object({
   apiKey: z.string().min(1).default("sk-sandbox"),
   concurrencyLimit: z.int().min(1).default(5),
   submitsPerSecond: z.int().min(1).default(5),
-  taskTtlMs: z.number().positive().default(DAY_MS),
+  taskQueriesPerSecond: z.int().min(1).default(20),
+  uploadPoliciesPerSecond: z.int().min(1).default(100),
+  taskRetentionMs: z.number().positive().default(DAY_MS),
+  taskTtlMs: z.number().positive().optional(),
   resultUrlTtlMs: z.number().positive().default(DAY_MS),
   pendingMs: z.number().min(0).default(500),
 });
+
+/**
+ * Models whose upload policy the sandbox issues (all of this region's image-to-video family in dashscope.md), so that
+ * a file uploaded for another model can be shown to be refused by a `wan2.6-i2v-flash` submit.
+ */
+const UPLOAD_MODELS: ReadonlySet<string> = new Set([
+  WAN_MODEL,
+  "wan2.6-i2v",
+  "wanx2.1-i2v-turbo",
+  "wanx2.1-kf2v-plus",
+]);
 
 function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, "");
@@ -196,15 +241,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (!isLoopbackHost(host)) {
     throw new ConfigurationError(`Sandbox host must be a loopback address, got "${host}".`);
   }
-  for (const allowed of options.allowImageHosts ?? []) {
-    const hostname = allowed.startsWith("[")
-      ? allowed.slice(0, allowed.indexOf("]") + 1)
-      : allowed.split(":")[0];
-    if (!hostname || !isLoopbackHost(hostname)) {
-      throw new ConfigurationError(
-        `Sandbox allowImageHosts entries must be loopback hosts, got "${allowed}".`,
-      );
-    }
+  let isImageHostAllowed: (url: URL) => boolean;
+  try {
+    isImageHostAllowed = createImageHostRule(options.allowImageHosts ?? []);
+  } catch (error) {
+    throw new ConfigurationError(`Sandbox ${(error as Error).message}.`);
   }
   const settings = numericOptionsSchema.parse({ ...options, pendingMs: options.timings?.pendingMs });
   const ffmpegPath = options.ffmpegPath ?? locateFfmpeg().ffmpeg;
@@ -222,7 +263,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tasksCreated: 0,
     submitsAccepted: 0,
     submitsThrottled: 0,
+    queriesThrottled: 0,
+    policiesThrottled: 0,
     statusQueries: 0,
+    listQueries: 0,
     cancels: 0,
     uploads: 0,
     downloads: 0,
@@ -241,7 +285,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     now,
     pendingMs: settings.pendingMs,
     renderMs: options.timings?.renderMs ?? 1500,
+    taskRetentionMs: settings.taskRetentionMs,
     taskTtlMs: settings.taskTtlMs,
+    frameRule: options.frameRule ?? "official",
     concurrencyLimit: settings.concurrencyLimit,
     workDir,
     renderer,
@@ -255,12 +301,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     findTask: (taskId) => store.get(taskId),
   });
   const allTasks: SandboxTaskSummary[] = [];
-  let submitTimes: number[] = [];
-
-  const isImageHostAllowed = (url: URL) =>
-    options.allowImageHosts
-      ? options.allowImageHosts.includes(url.host) || options.allowImageHosts.includes(url.hostname)
-      : isLoopbackHost(url.hostname);
+  const submitLimiter = createRateLimiter(settings.submitsPerSecond);
+  const queryLimiter = createRateLimiter(settings.taskQueriesPerSecond);
+  const policyLimiter = createRateLimiter(settings.uploadPoliciesPerSecond);
 
   const authenticate = (request: IncomingMessage) => {
     const header = request.headers.authorization;
@@ -272,13 +315,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   /** Admits a submit into the sliding one-second window, or throws the documented 429. */
   const admitSubmit = () => {
-    const current = performance.now();
-    submitTimes = submitTimes.filter((time) => current - time < 1000);
-    if (submitTimes.length >= settings.submitsPerSecond) {
-      counters.submitsThrottled += 1;
-      throw throttlingError();
-    }
-    submitTimes.push(current);
+    if (submitLimiter.admit()) return;
+    counters.submitsThrottled += 1;
+    throw throttlingError();
+  };
+
+  /** Query, cancel and list share one window per account (dashscope.md 5). */
+  const admitTaskQuery = () => {
+    if (queryLimiter.admit()) return;
+    counters.queriesThrottled += 1;
+    throw throttlingError();
   };
 
   const handleSubmit = async (request: IncomingMessage, response: ServerResponse, fault?: ActiveFault) => {
@@ -295,12 +341,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         "The request body exceeds the size limit.",
       );
     }
-    const submit = validateSubmitBody(rawBody);
-    const image = await loadSubmittedImage(submit.imgUrl, {
+    const parameterErrors = options.parameterErrors ?? "reject";
+    const submit = validateSubmitBody(rawBody, { parameterErrors });
+    const { sizeError, ...image } = await loadSubmittedImage(submit.imgUrl, {
       ossResolveEnabled: request.headers["x-dashscope-ossresourceresolve"] === "enable",
-      readUpload: uploads.read,
+      readUpload: (ossUrl) => uploads.read(ossUrl, submit.model),
       isHostAllowed: isImageHostAllowed,
       dispatcher,
+      sizeErrors: parameterErrors === "fail-task" ? "report" : "reject",
     });
     const requestId = randomUUID();
     const sentHeaders: Record<string, string> = {};
@@ -313,8 +361,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const value = request.headers[name];
       if (typeof value === "string") sentHeaders[name] = value;
     }
-    const { imgUrl: _imgUrl, ...parameters } = submit;
-    const task = store.tryCreate({ ...parameters, requestId, image, sentHeaders });
+    const { imgUrl: _imgUrl, parameterError, ...parameters } = submit;
+    const acceptedError = parameterError ?? sizeError;
+    const task = store.tryCreate({
+      ...parameters,
+      requestId,
+      image,
+      sentHeaders,
+      ...(acceptedError ? { failure: { code: "InvalidParameter", message: acceptedError } } : {}),
+    });
     if (!task) {
       counters.submitsThrottled += 1;
       throw throttlingError();
@@ -366,6 +421,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return handleSubmit(request, response, fault);
       case "status":
         authenticate(request);
+        admitTaskQuery();
         counters.statusQueries += 1;
         return sendJson(
           response,
@@ -376,6 +432,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         );
       case "cancel":
         authenticate(request);
+        admitTaskQuery();
         if (!store.cancel(taskId)) {
           throw new SandboxApiError(
             400,
@@ -385,16 +442,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         }
         counters.cancels += 1;
         return sendJson(response, 200, { request_id: randomUUID() }, {}, JSON_UTF8_TYPE);
-      case "list":
+      case "list": {
         authenticate(request);
-        return sendJson(
-          response,
-          200,
-          taskListBody(url.searchParams, store.list(), now()),
-          {},
-          JSON_UTF8_TYPE,
-        );
-      case "policy":
+        admitTaskQuery();
+        const body = taskListBody(url.searchParams, store.list(), now(), options.list);
+        counters.listQueries += 1;
+        return sendJson(response, 200, body, {}, JSON_UTF8_TYPE);
+      }
+      case "policy": {
         authenticate(request);
         if (url.searchParams.get("action") !== "getPolicy") {
           throw new SandboxApiError(
@@ -403,9 +458,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             "Required parameter(action) missing or invalid.",
           );
         }
-        if (url.searchParams.get("model") !== WAN_MODEL)
-          throw new SandboxApiError(400, "InvalidParameter", "Model not exist.");
-        return sendJson(response, 200, { request_id: randomUUID(), data: uploads.createPolicy() });
+        const model = url.searchParams.get("model") ?? "";
+        if (!UPLOAD_MODELS.has(model)) throw new SandboxApiError(400, "InvalidParameter", "Model not exist.");
+        // 100 QPS per account and model, not raisable (dashscope.md 6).
+        if (!policyLimiter.admit(model)) {
+          counters.policiesThrottled += 1;
+          throw throttlingError();
+        }
+        return sendJson(response, 200, { request_id: randomUUID(), data: uploads.createPolicy(model) });
+      }
       case "upload":
         if (await uploads.handleUpload(request, response)) counters.uploads += 1;
         return;

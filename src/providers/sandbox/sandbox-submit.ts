@@ -24,7 +24,8 @@ export interface ValidatedSubmit {
   duration: number;
   audio: boolean;
   promptExtend: boolean;
-  shotType: "single" | "multi";
+  /** The shot type in effect: `shot_type` (default `single`) with prompt_extend, null without (the model ignores it). */
+  shotType: "single" | "multi" | null;
   watermark: boolean;
   /** The seed sent, or the one the sandbox picked. */
   seed: number;
@@ -32,7 +33,19 @@ export interface ValidatedSubmit {
   sentParameters: Record<string, unknown>;
   /** The keys of `input` the client sent. */
   sentInputKeys: string[];
+  /**
+   * With `parameterErrors: "fail-task"`: the first invalid parameter's message. The parameter then has its default,
+   * and the task is created only to end FAILED with `InvalidParameter` and this message.
+   */
+  parameterError?: string;
 }
+
+/**
+ * When the service reports an invalid `parameters` value: at submit (400 `InvalidParameter`, the most likely reading
+ * and the default), or by accepting the task and ending it FAILED with `InvalidParameter` (the docs' own FAILED
+ * example, "The size is not match xxxxxx", is a parameter error of that kind; dashscope.md 3.4).
+ */
+export type SandboxParameterErrors = "reject" | "fail-task";
 
 const optionalText = z.string().nullish();
 
@@ -45,27 +58,39 @@ const submitBodySchema = z.object({
     negative_prompt: optionalText,
     audio_url: optionalText,
   }),
-  parameters: z
-    .object({
-      resolution: z.enum(["720P", "1080P"]).optional(),
-      duration: z.int().min(WAN_DURATION_SECONDS.min).max(WAN_DURATION_SECONDS.max).optional(),
-      prompt_extend: z.boolean().optional(),
-      shot_type: z.enum(["single", "multi"]).optional(),
-      audio: z.boolean().optional(),
-      watermark: z.boolean().optional(),
-      seed: z.int().min(WAN_SEED_RANGE.min).max(WAN_SEED_RANGE.max).optional(),
-    })
-    .nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
 });
 
+/** Each documented parameter on its own, so that one invalid value can be reported (or replaced) alone. */
+const parameterSchemas = {
+  resolution: z.enum(["720P", "1080P"]),
+  duration: z.int().min(WAN_DURATION_SECONDS.min).max(WAN_DURATION_SECONDS.max),
+  prompt_extend: z.boolean(),
+  shot_type: z.enum(["single", "multi"]),
+  audio: z.boolean(),
+  watermark: z.boolean(),
+  seed: z.int().min(WAN_SEED_RANGE.min).max(WAN_SEED_RANGE.max),
+} as const;
+type ParameterName = keyof typeof parameterSchemas;
+type ParameterValues = { [name in ParameterName]?: z.infer<(typeof parameterSchemas)[name]> };
+
 const invalid = (message: string) => new SandboxApiError(400, "InvalidParameter", message);
+const invalidParameterMessage = (name: string) =>
+  `Required parameter(${name}) missing or invalid, please check the request parameters.`;
 
 /** Cuts text to a number of characters (code points), as the service does instead of rejecting it. */
 const truncate = (text: string | null | undefined, maxChars: number) =>
   text == null ? null : Array.from(text).slice(0, maxChars).join("");
 
-/** Validates a submit body with the service's codes and message style; throws `SandboxApiError`. */
-export function validateSubmitBody(rawBody: string): ValidatedSubmit {
+/**
+ * Validates a submit body with the service's codes and message style; throws `SandboxApiError`. Invalid
+ * `parameters` are thrown too, unless `parameterErrors` is `fail-task`: then the first one is returned as
+ * `parameterError` and the parameter takes its default.
+ */
+export function validateSubmitBody(
+  rawBody: string,
+  options: { parameterErrors?: SandboxParameterErrors } = {},
+): ValidatedSubmit {
   let body: unknown;
   try {
     body = JSON.parse(rawBody);
@@ -96,12 +121,27 @@ export function validateSubmitBody(rawBody: string): ValidatedSubmit {
       throw invalid("Field required: input.img_url");
     }
     if (name.startsWith("input.")) throw invalid(`Input should be a valid string: ${name}`);
-    throw invalid(`Required parameter(${name}) missing or invalid, please check the request parameters.`);
+    throw invalid(invalidParameterMessage(name));
   }
 
   const { input } = parsed.data;
-  const parameters = parsed.data.parameters ?? {};
-  return {
+  const sent = parsed.data.parameters ?? {};
+  const parameters: ParameterValues = {};
+  let parameterError: string | undefined;
+  for (const name of Object.keys(parameterSchemas) as ParameterName[]) {
+    if (sent[name] === undefined) continue;
+    const value = parameterSchemas[name].safeParse(sent[name]);
+    if (value.success) {
+      (parameters as Record<string, unknown>)[name] = value.data;
+      continue;
+    }
+    const message = invalidParameterMessage(`parameters.${name}`);
+    if (options.parameterErrors !== "fail-task") throw invalid(message);
+    parameterError ??= message;
+  }
+
+  const promptExtend = parameters.prompt_extend ?? true;
+  const validated: ValidatedSubmit = {
     model: WAN_MODEL,
     imgUrl: input.img_url,
     prompt: truncate(input.prompt, WAN_PROMPT_MAX_CHARS),
@@ -109,11 +149,14 @@ export function validateSubmitBody(rawBody: string): ValidatedSubmit {
     resolution: parameters.resolution ?? "1080P",
     duration: parameters.duration ?? WAN_DURATION_SECONDS.default,
     audio: parameters.audio ?? true,
-    promptExtend: parameters.prompt_extend ?? true,
-    shotType: parameters.shot_type ?? "single",
+    promptExtend,
+    // "Effective only when prompt_extend=true" (dashscope.md 2.2): validated either way, ignored without it.
+    shotType: promptExtend ? (parameters.shot_type ?? "single") : null,
     watermark: parameters.watermark ?? false,
     seed: parameters.seed ?? randomInt(WAN_SEED_RANGE.max),
-    sentParameters: { ...((record.parameters as Record<string, unknown> | null | undefined) ?? {}) },
+    sentParameters: { ...sent },
     sentInputKeys: Object.keys(record.input as object),
   };
+  if (parameterError) validated.parameterError = parameterError;
+  return validated;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { predictOutputSize } from "../../contract/wan-model.ts";
+import { predictOutputSize, type WanFrameRule } from "../../contract/wan-model.ts";
 import type { SandboxImage } from "./sandbox-images.ts";
 import type { SandboxRenderer } from "./sandbox-render.ts";
 import type { ValidatedSubmit } from "./sandbox-submit.ts";
@@ -9,14 +9,15 @@ import type { ValidatedSubmit } from "./sandbox-submit.ts";
 /** Statuses a sandbox task can be in (`UNKNOWN` is what an unknown or expired id reports, not a stored state). */
 export type SandboxTaskStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
 
-/** What a validated submit asks for, with the API defaults applied. */
 /** A validated submit as the task store keeps it: the image resolved, plus what the server saw of the request. */
-export interface SandboxTaskRequest extends Omit<ValidatedSubmit, "imgUrl"> {
+export interface SandboxTaskRequest extends Omit<ValidatedSubmit, "imgUrl" | "parameterError"> {
   /** `request_id` of the submit that created the task. */
   requestId: string;
   image: SandboxImage;
   /** Submit headers the sandbox recorded (`x-dashscope-ossresourceresolve`, `content-type`, ...). */
   sentHeaders: Record<string, string>;
+  /** A parameter error accepted at submit (`parameterErrors: "fail-task"`): the task ends FAILED with it. */
+  failure?: { code: string; message: string };
 }
 
 /** One task as `SandboxHandle.tasks()` reports it. Times are epoch milliseconds of the sandbox clock. */
@@ -46,8 +47,12 @@ export interface TaskStoreOptions {
   pendingMs: number;
   /** Time RUNNING at least (a task also waits for its render), in milliseconds. */
   renderMs: number | ((task: SandboxTaskSummary) => number);
-  /** Age after which a task reports UNKNOWN, in milliseconds. */
-  taskTtlMs: number;
+  /** How long a task's record is kept after it ends (SUCCEEDED, FAILED, CANCELED), in milliseconds. */
+  taskRetentionMs: number;
+  /** Age from creation after which a task reports UNKNOWN whatever its state (a fault); undefined: never. */
+  taskTtlMs: number | undefined;
+  /** How the frame size follows from the tier and the image. */
+  frameRule: WanFrameRule;
   /** Tasks PENDING or RUNNING at once. */
   concurrencyLimit: number;
   /** Where inputs and renders are written. */
@@ -60,11 +65,11 @@ export interface TaskStoreOptions {
 export interface TaskStore {
   /** Creates a PENDING task, or returns undefined when `concurrencyLimit` tasks are already in flight. */
   tryCreate(request: SandboxTaskRequest): SandboxTask | undefined;
-  /** A task by id; undefined when unknown or older than the TTL. */
+  /** A task by id; undefined when unknown or no longer kept. */
   get(taskId: string): SandboxTask | undefined;
-  /** Cancels a PENDING task; false when the task is unknown, expired or past PENDING. */
+  /** Cancels a PENDING task; false when the task is unknown, no longer kept or past PENDING. */
   cancel(taskId: string): boolean;
-  /** Tasks younger than the TTL, newest first. */
+  /** Tasks still kept, newest first. */
   list(): SandboxTask[];
   /** Tasks PENDING or RUNNING now. */
   inFlight(): number;
@@ -87,7 +92,13 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
   const closing = new AbortController();
   let peak = 0;
 
-  const isExpired = (task: SandboxTask) => options.now() - task.submitTime >= options.taskTtlMs;
+  // Records are kept for a while after the task ends ("完成后通常保留 24 小时", dashscope.md 5); a task still in
+  // flight is kept (the service's own 3 h limit is not emulated), unless the taskTtlMs fault says otherwise.
+  const isExpired = (task: SandboxTask) => {
+    const now = options.now();
+    if (options.taskTtlMs !== undefined && now - task.submitTime >= options.taskTtlMs) return true;
+    return task.endTime !== undefined && now - task.endTime >= options.taskRetentionMs;
+  };
   const inFlight = () =>
     [...tasks.values()].filter((task) => IN_FLIGHT.has(task.status) && !isExpired(task)).length;
 
@@ -154,13 +165,14 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
       if (inFlight() >= options.concurrencyLimit) return undefined;
       const taskId = randomUUID();
       const { bytes, ...image } = request.image;
+      const { failure: requestFailure, ...taskRequest } = request;
       const task: SandboxTask = {
-        ...request,
+        ...taskRequest,
         image,
         taskId,
         status: "PENDING",
         submitTime: options.now(),
-        output: predictOutputSize(request.resolution, image.width, image.height),
+        output: predictOutputSize(request.resolution, image.width, image.height, options.frameRule),
       };
       tasks.set(taskId, task);
       peak = Math.max(peak, inFlight());
@@ -170,7 +182,7 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
         .then(() => writeFile(inputPath, bytes))
         .then(() => inputPath);
       inputWritten.catch(() => {}); // observed again by the render, which turns it into a FAILED task
-      const forcedFailure = options.takeTaskFailure();
+      const forcedFailure = requestFailure ?? options.takeTaskFailure();
       after(options.pendingMs, () => void run(task, inputWritten, forcedFailure));
       return task;
     },

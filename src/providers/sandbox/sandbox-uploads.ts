@@ -11,6 +11,8 @@ import { formatDashscopeDate } from "./sandbox-time.ts";
 
 /** Lifetime of an upload credential, as in the documented example (dashscope.md 6). */
 export const UPLOAD_POLICY_TTL_SECONDS = 300;
+/** Lifetime of an uploaded file (dashscope.md 6, step 5). */
+export const UPLOAD_FILE_TTL_MS = 48 * 60 * 60 * 1000;
 const MAX_FILE_SIZE_MB = 100;
 const BUCKET = "dashscope-instant";
 
@@ -54,24 +56,31 @@ export interface UploadServiceOptions {
 }
 
 export interface UploadService {
-  /** Issues a fresh upload credential. */
-  createPolicy(): UploadPolicyData;
+  /** Issues a fresh upload credential; what is uploaded with it is bound to `model`. */
+  createPolicy(model: string): UploadPolicyData;
   /** Handles `POST /oss-upload`; returns true when a file was stored. */
   handleUpload(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
-  /** Bytes stored for an `oss://{key}` URL, if this server stored them. */
-  read(ossUrl: string): Promise<Buffer | undefined>;
+  /**
+   * Bytes stored for an `oss://{key}` URL, for a submit to `model`: undefined when this server stored none, when the
+   * file is older than 48 h, or when it was uploaded for another model (a temporary file is bound to the model given
+   * when its policy was asked for).
+   */
+  read(ossUrl: string, model: string): Promise<Buffer | undefined>;
 }
 
 export function createUploadService(options: UploadServiceOptions): UploadService {
   // One "account" per server: the hash segment of every upload directory.
   const accountHash = randomBytes(16).toString("hex");
-  const stored = new Map<string, string>();
+  const stored = new Map<string, { filePath: string; model: string; uploadedAt: number }>();
+  /** The model each issued upload directory is bound to. */
+  const policyModels = new Map<string, string>();
   const directory = path.join(options.workDir, "uploads");
 
-  const createPolicy = (): UploadPolicyData => {
+  const createPolicy = (model: string): UploadPolicyData => {
     const now = options.now();
     const day = formatDashscopeDate(now).slice(0, 10);
     const uploadDir = `${BUCKET}/${accountHash}/${day}/${randomUUID()}`;
+    policyModels.set(uploadDir, model);
     const document = {
       expiration: new Date(now + UPLOAD_POLICY_TTL_SECONDS * 1000).toISOString(),
       conditions: [
@@ -183,7 +192,7 @@ export function createUploadService(options: UploadServiceOptions): UploadServic
     await mkdir(directory, { recursive: true });
     const filePath = path.join(directory, randomUUID());
     await writeFile(filePath, Buffer.from(await file.arrayBuffer()));
-    stored.set(key, filePath);
+    stored.set(key, { filePath, model: policyModels.get(prefix) ?? "", uploadedAt: options.now() });
     const status = field("success_action_status") === "200" ? 200 : 204;
     response.writeHead(status, { "content-length": 0, "x-oss-request-id": randomUUID() });
     response.end();
@@ -193,9 +202,11 @@ export function createUploadService(options: UploadServiceOptions): UploadServic
   return {
     createPolicy,
     handleUpload,
-    async read(ossUrl) {
-      const filePath = stored.get(ossUrl.replace(/^oss:\/\//, ""));
-      return filePath ? readFile(filePath) : undefined;
+    async read(ossUrl, model) {
+      const file = stored.get(ossUrl.replace(/^oss:\/\//, ""));
+      if (!file || file.model !== model || options.now() - file.uploadedAt >= UPLOAD_FILE_TTL_MS)
+        return undefined;
+      return readFile(file.filePath);
     },
   };
 }

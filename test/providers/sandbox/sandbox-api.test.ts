@@ -14,6 +14,7 @@ import {
 
 const DASHSCOPE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** `YYYY-MM-DD HH:mm:ss.SSS` in UTC+8 → epoch ms. */
 const fromDashscopeTime = (text: string) => Date.parse(`${text.replace(" ", "T")}+08:00`);
 
@@ -25,12 +26,6 @@ describe("sandbox submit, status and list", () => {
   let imageServerUrl: string;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      timings: { pendingMs: 400, renderMs: 400 },
-      submitsPerSecond: 100,
-      concurrencyLimit: 100,
-      now: () => Date.now() + clockOffsetMs,
-    });
     image = await makeImage(480, 270);
     imageServer = createServer((request, response) => {
       if (request.url === "/image.png") {
@@ -44,6 +39,15 @@ describe("sandbox submit, status and list", () => {
     });
     await new Promise<void>((resolve) => imageServer.listen(0, "127.0.0.1", resolve));
     imageServerUrl = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}`;
+    sandbox = await startSandbox({
+      timings: { pendingMs: 400, renderMs: 400 },
+      submitsPerSecond: 100,
+      concurrencyLimit: 100,
+      // These tests query in quick bursts; the 20 QPS limit has its own suite (sandbox-limits.test.ts).
+      taskQueriesPerSecond: 1000,
+      now: () => Date.now() + clockOffsetMs,
+      allowImageHosts: [new URL(imageServerUrl).host],
+    });
   });
 
   afterAll(async () => {
@@ -54,9 +58,11 @@ describe("sandbox submit, status and list", () => {
   const submit = (body: string, headers: Record<string, string> = submitHeaders(sandbox.apiKey)) =>
     call(`${sandbox.baseUrl}${submitPath}`, { method: "POST", headers, body });
 
-  it("refuses a non-loopback host at start", async () => {
+  it("refuses a non-loopback address to listen on, and an allowImageHosts entry that is not host[:port]", async () => {
     await expect(startSandbox({ host: "0.0.0.0" })).rejects.toThrow(/loopback/);
-    await expect(startSandbox({ allowImageHosts: ["example.com"] })).rejects.toThrow(/loopback/);
+    await expect(startSandbox({ allowImageHosts: ["http://example.com/"] })).rejects.toThrow(
+      /host or host:port; got "http:\/\/example.com\/"/,
+    );
   });
 
   it("answers 401 without or with a wrong API key", async () => {
@@ -125,7 +131,7 @@ describe("sandbox submit, status and list", () => {
       "Unable to download",
     ],
     ["an unknown oss:// object", "oss://dashscope-instant/none.png", "Unable to download"],
-    ["a non-loopback host", "https://example.com/cat.png", "Unable to download"],
+    ["a host not in allowImageHosts", "https://example.com/cat.png", "Unable to download"],
     [
       "a data URI of text",
       `data:image/png;base64,${Buffer.from("hello").toString("base64")}`,
@@ -191,7 +197,8 @@ describe("sandbox submit, status and list", () => {
       negativePrompt: "n".repeat(500),
       sentParameters: { duration: 2, audio: false, fps: 24 },
       image: { source: "data", format: "png", width: 480, height: 270 },
-      output: { width: 1920, height: 1080 },
+      // The documented rule floors each side to a multiple of 16: 1080 → 1072.
+      output: { width: 1920, height: 1072 },
     });
     expect(task?.sentInputKeys).toContain("extend_prompt");
     expect(task?.seed).toBeGreaterThanOrEqual(0);
@@ -261,26 +268,58 @@ describe("sandbox submit, status and list", () => {
     expect(videoUrl.searchParams.get("Signature")).toBeTruthy();
   });
 
-  it("reports UNKNOWN for an unknown id and for a task older than the TTL", async () => {
+  it("reports UNKNOWN for an unknown id, and for a task 24 h after it ended (not after it was created)", async () => {
     const headers = { authorization: `Bearer ${sandbox.apiKey}` };
     const unknown = await call(`${sandbox.baseUrl}/tasks/no-such-task`, { headers });
     expect(unknown.status).toBe(200);
     expect(unknown.json().output).toEqual({ task_id: "no-such-task", task_status: "UNKNOWN" });
 
     const taskId = (await submit(submitBody(dataUri(image)))).json().output.task_id;
-    expect((await call(`${sandbox.baseUrl}/tasks/${taskId}`, { headers })).json().output.task_status).toBe(
-      "PENDING",
-    );
-    clockOffsetMs += 24 * 60 * 60 * 1000 + 1;
+    expect((await waitForTask(sandbox.baseUrl, sandbox.apiKey, taskId)).output.task_status).toBe("SUCCEEDED");
+    const inFlightId = (await submit(submitBody(dataUri(image)))).json().output.task_id;
+    const ended = sandbox.tasks().find((task) => task.taskId === taskId);
+    if (ended?.endTime === undefined) throw new Error("the task has no end time");
+    const statusOf = async (id: string) =>
+      (await call(`${sandbox.baseUrl}/tasks/${id}`, { headers })).json().output;
     try {
-      const expired = (await call(`${sandbox.baseUrl}/tasks/${taskId}`, { headers })).json();
-      expect(expired.output).toEqual({ task_id: taskId, task_status: "UNKNOWN" });
+      // More than 24 h after its creation but less than 24 h after its end: still kept.
+      clockOffsetMs = ended.submitTime + DAY_MS + (ended.endTime - ended.submitTime) / 2 - Date.now();
+      expect((await statusOf(taskId)).task_status).toBe("SUCCEEDED");
+      clockOffsetMs = ended.endTime + DAY_MS - Date.now();
+      expect(await statusOf(taskId)).toEqual({ task_id: taskId, task_status: "UNKNOWN" });
       const list = (await call(`${sandbox.baseUrl}/tasks/`, { headers })).json();
       expect(list.data.map((entry: { task_id: string }) => entry.task_id)).not.toContain(taskId);
       const cancel = await call(`${sandbox.baseUrl}/tasks/${taskId}/cancel`, { method: "POST", headers });
       expect(cancel.status).toBe(400);
+      // A task still in flight keeps its record, however old (the service's own 3 h limit is not emulated).
+      expect((await statusOf(inFlightId)).task_status).toMatch(/^(PENDING|RUNNING)$/);
     } finally {
       clockOffsetMs = 0;
+    }
+  });
+
+  it("applies shot_type only with prompt_extend (the API default is true), and validates it either way", async () => {
+    const withoutExtend = (
+      await submit(submitBody(dataUri(image), { prompt_extend: false, shot_type: "multi" }))
+    ).json().output.task_id;
+    const withExtend = (
+      await submit(submitBody(dataUri(image), { prompt_extend: true, shot_type: "multi" }))
+    ).json().output.task_id;
+    const byDefault = (await submit(submitBody(dataUri(image), { shot_type: "multi" }))).json().output
+      .task_id;
+    const summary = (id: string) => sandbox.tasks().find((task) => task.taskId === id);
+    expect(summary(withoutExtend)).toMatchObject({
+      promptExtend: false,
+      shotType: null,
+      sentParameters: { prompt_extend: false, shot_type: "multi" },
+    });
+    expect(summary(withExtend)).toMatchObject({ promptExtend: true, shotType: "multi" });
+    expect(summary(byDefault)).toMatchObject({ promptExtend: true, shotType: "multi" });
+    // Still validated when it has no effect.
+    const invalid = await submit(submitBody(dataUri(image), { prompt_extend: false, shot_type: "triple" }));
+    expect(invalid.json()).toMatchObject({ code: "InvalidParameter" });
+    for (const id of [withoutExtend, withExtend, byDefault]) {
+      expect((await waitForTask(sandbox.baseUrl, sandbox.apiKey, id)).output.task_status).toBe("SUCCEEDED");
     }
   });
 
@@ -323,6 +362,37 @@ describe("sandbox submit, status and list", () => {
     const tooWide = `start_time=${compact(Date.now() - 2 * 86_400_000)}&end_time=${compact(Date.now())}`;
     expect((await call(`${sandbox.baseUrl}/tasks?${tooWide}`, { headers })).status).toBe(400);
     expect((await call(`${sandbox.baseUrl}/tasks?start_time=yesterday`, { headers })).status).toBe(400);
+  });
+
+  it("filters the list by task_id and by every documented status, UNKNOWN included", async () => {
+    const headers = { authorization: `Bearer ${sandbox.apiKey}` };
+    const list = async (query: string) =>
+      (await call(`${sandbox.baseUrl}/tasks/?${query}`, { headers })).json();
+    const first = (await submit(submitBody(dataUri(image)))).json().output.task_id;
+    const second = (await submit(submitBody(dataUri(image)))).json().output.task_id;
+    expect((await list(`task_id=${first}`)).data.map((row: { task_id: string }) => row.task_id)).toEqual([
+      first,
+    ]);
+    expect((await list("task_id=no-such-task")).total).toBe(0);
+
+    const canceled = await call(`${sandbox.baseUrl}/tasks/${second}/cancel`, { method: "POST", headers });
+    expect(canceled.status).toBe(200);
+    const byStatus = await list(`status=CANCELED&task_id=${second}`);
+    expect(byStatus.data).toEqual([expect.objectContaining({ task_id: second, status: "CANCELED" })]);
+    expect((await list(`status=PENDING&task_id=${second}`)).total).toBe(0);
+    const allRows = (await list("page_size=100")).data as Array<{ status: string }>;
+    for (const status of ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"]) {
+      const rows = (await list(`status=${status}&page_size=100`)).data as Array<{ status: string }>;
+      expect(rows.every((row) => row.status === status)).toBe(true);
+      expect(rows.length).toBe(allRows.filter((row) => row.status === status).length);
+    }
+    // A record past its retention is gone, so UNKNOWN is accepted and matches none of the kept tasks.
+    const unknownRows = await list("status=UNKNOWN");
+    expect(unknownRows).toMatchObject({ total: 0, data: [] });
+    const invalid = await call(`${sandbox.baseUrl}/tasks/?status=DONE`, { headers });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json().message).toContain("status");
+    expect((await call(`${sandbox.baseUrl}/tasks/?page_size=101`, { headers })).status).toBe(400);
   });
 });
 

@@ -129,6 +129,49 @@ describe("sandbox rendering", () => {
     else expect(video.audio).toBeUndefined();
   });
 
+  it.each([
+    { rule: "official" as const, width: 750, height: 1000, expected: { width: 816, height: 1104 } },
+    { rule: "official" as const, width: 1024, height: 768, expected: { width: 1104, height: 816 } },
+    { rule: "measured" as const, width: 1024, height: 768, expected: { width: 1108, height: 830 } },
+    { rule: "measured" as const, width: 750, height: 1000, expected: { width: 830, height: 1108 } },
+  ])(
+    "renders a $width x $height image at 720P by the $rule frame rule as $expected.width x $expected.height",
+    async ({ rule, width, height, expected }) => {
+      // The documented example (750x1000 → 816x1104) and the measured render (1024x768 → 1108x830), each under both
+      // rules: the default sandbox follows the docs, `frameRule: "measured"` the measurement.
+      const ruled =
+        rule === "official"
+          ? sandbox
+          : await startSandbox({ timings: { pendingMs: 0, renderMs: 0 }, frameRule: rule });
+      try {
+        const submitted = await call(`${ruled.baseUrl}${submitPath}`, {
+          method: "POST",
+          headers: submitHeaders(ruled.apiKey),
+          body: submitBody(dataUri(await makeImage(width, height, "jpeg"), "image/jpeg"), {
+            resolution: "720P",
+            duration: 2,
+            audio: false,
+          }),
+        });
+        const finished = await waitForTask(
+          ruled.baseUrl,
+          ruled.apiKey,
+          submitted.json().output.task_id,
+          30_000,
+        );
+        expect(finished.output.task_status).toBe("SUCCEEDED");
+        const download = await fetch(finished.output.video_url, { signal: AbortSignal.timeout(15_000) });
+        const filePath = path.join(directory, `${rule}-${width}x${height}.mp4`);
+        await writeFile(filePath, Buffer.from(await download.arrayBuffer()));
+        const video = await probe(filePath);
+        expect({ width: video.width, height: video.height }).toEqual(expected);
+        expect(predictOutputSize("720P", width, height, rule)).toEqual(expected);
+      } finally {
+        if (ruled !== sandbox) await ruled.close();
+      }
+    },
+  );
+
   it("ends a task FAILED with InternalError.Algo when the render fails", async () => {
     // Node is not ffmpeg: every render fails.
     const broken = await startSandbox({

@@ -26,8 +26,8 @@ describe("sandbox upload flow and signed result URLs", () => {
 
   const authorization = () => ({ authorization: `Bearer ${sandbox.apiKey}` });
 
-  const getPolicy = async () => {
-    const response = await call(`${sandbox.baseUrl}/uploads?action=getPolicy&model=wan2.6-i2v-flash`, {
+  const getPolicy = async (model = "wan2.6-i2v-flash") => {
+    const response = await call(`${sandbox.baseUrl}/uploads?action=getPolicy&model=${model}`, {
       headers: { ...authorization(), "content-type": "application/json" },
     });
     expect(response.status).toBe(200);
@@ -111,11 +111,48 @@ describe("sandbox upload flow and signed result URLs", () => {
     expect(finished.output.task_status).toBe("SUCCEEDED");
     expect(sandbox.tasks().at(-1)).toMatchObject({
       image: { source: "oss", format: "jpeg", width: 640, height: 480 },
-      output: { width: 1108, height: 830 },
+      output: { width: 1104, height: 816 },
     });
   });
 
+  it("binds an upload to the model it was uploaded for, and forgets it after 48 h", async () => {
+    const submitOss = (key: string) =>
+      call(`${sandbox.baseUrl}${submitPath}`, {
+        method: "POST",
+        headers: submitHeaders(sandbox.apiKey, { "x-dashscope-ossresourceresolve": "enable" }),
+        body: submitBody(`oss://${key}`),
+      });
+    // Uploaded for another model of the family: a wan2.6-i2v-flash submit cannot read it.
+    const otherPolicy = await getPolicy("wan2.6-i2v");
+    const otherKey = `${otherPolicy.upload_dir}/other-model.jpg`;
+    expect((await upload(otherPolicy.upload_host, uploadForm(otherPolicy, otherKey))).status).toBe(200);
+    const otherModel = await submitOss(otherKey);
+    expect(otherModel.status).toBe(400);
+    expect(otherModel.json()).toMatchObject({
+      code: "InvalidParameter.DataInspection",
+      message: expect.stringContaining("Unable to download"),
+    });
+
+    const policy = await getPolicy();
+    const key = `${policy.upload_dir}/aging.jpg`;
+    expect((await upload(policy.upload_host, uploadForm(policy, key))).status).toBe(200);
+    const stored = Date.now();
+    try {
+      clockOffsetMs = 48 * 3600_000 - 60_000;
+      const young = await submitOss(key);
+      expect(young.status).toBe(200);
+      await waitForTask(sandbox.baseUrl, sandbox.apiKey, young.json().output.task_id);
+      clockOffsetMs = 48 * 3600_000 + (Date.now() - stored);
+      const expired = await submitOss(key);
+      expect(expired.status).toBe(400);
+      expect(expired.json().code).toBe("InvalidParameter.DataInspection");
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
+
   it("refuses a bad upload: tampered signature, key outside the directory, file not last, expired policy", async () => {
+    const uploadsBefore = sandbox.stats().uploads;
     const policy = await getPolicy();
     const key = `${policy.upload_dir}/dog.jpg`;
     const tampered = await upload(policy.upload_host, uploadForm(policy, key, { Signature: "AAAA" }));
@@ -146,7 +183,7 @@ describe("sandbox upload flow and signed result URLs", () => {
     } finally {
       clockOffsetMs = 0;
     }
-    expect(sandbox.stats().uploads).toBe(1);
+    expect(sandbox.stats().uploads).toBe(uploadsBefore);
   });
 
   it("serves the video at its signed URL with Range support, then refuses it when tampered or expired", async () => {
