@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-const BENCHMARKS = ["poll-schedule", "cache-hit", "copy", "conform", "load"] as const;
+const BENCHMARKS = ["poll-schedule", "cache-hit", "copy", "conform", "load", "cli-startup"] as const;
 const { values } = parseArgs({ options: { only: { type: "string" }, "docs-only": { type: "boolean" } } });
 const selected = values.only ? values.only.split(",") : [...BENCHMARKS];
 

@@ -13,7 +13,6 @@ import type { StageConfig } from "./config.ts";
 
 export type { ComposeOptions, StageRuntime } from "./compose-stage.ts";
 export { CONFIG_VARIABLES, loadConfig, type StageConfig } from "./config.ts";
-export { computeCacheKey, deriveSeed } from "./contract/cache-key.ts";
 export {
   type CostEstimate,
   DEFAULT_PRICE_TABLE,
@@ -21,7 +20,6 @@ export {
   type PriceTable,
 } from "./contract/cost-estimate.ts";
 export type { GenerationWarning } from "./contract/generation-warning.ts";
-export { type GenerationPlan, planForImage, planGeneration } from "./contract/plan-generation.ts";
 export {
   type CacheMode,
   type UnsupportedPolicy,
@@ -32,7 +30,7 @@ export {
   type VideoGenerateResponse,
   videoGenerateResponseSchema,
 } from "./contract/video-generate-response.ts";
-export { WAN_MODEL, WAN_MODEL_FPS } from "./contract/wan-model.ts";
+export { WAN_MODEL, WAN_MODEL_FPS, type WanResolution } from "./contract/wan-model.ts";
 export {
   ConfigurationError,
   type ErrorCategory,
@@ -57,7 +55,7 @@ export {
   videoGenerationRequested,
 } from "./functions/video-generation-events.ts";
 export { videoGenerationChannel } from "./functions/video-generation-realtime.ts";
-export { EventBus } from "./runner/event-bus.ts";
+export { type BusEvent, EventBus } from "./runner/event-bus.ts";
 export { type GenerationOutcome, generateInProcess } from "./runner/generate-in-process.ts";
 export { createStageServer, type StageServerOptions } from "./server/create-stage-server.ts";
 

@@ -68,9 +68,14 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
         "the only directory served requests may read local images from (the CLI reads any path)",
       ],
       [
+        "VIDEO_GEN_IMAGE_DELIVERY",
+        "auto",
+        "how reference images reach the model: auto (own https URL, presigned store URL, data: URI, upload), presigned, data-uri or upload",
+      ],
+      [
         "VIDEO_GEN_RENDER_ESTIMATE_S",
         "from a table (53 s for 5 s at 720P)",
-        "expected render time the poll schedule scales with",
+        "expected render time the poll schedule starts from (it then learns this deployment's own)",
       ],
       ["VIDEO_GEN_DEADLINE_S", "1800", "after this, a PENDING task is canceled and the run fails"],
       ["VIDEO_GEN_BUDGET", "5", "provider tasks in flight at once across all processes"],
@@ -126,6 +131,7 @@ const STORAGE = [
 ];
 const RUN = [
   "VIDEO_GEN_ALLOW_HOSTS",
+  "VIDEO_GEN_IMAGE_DELIVERY",
   "VIDEO_GEN_RENDER_ESTIMATE_S",
   "VIDEO_GEN_DEADLINE_S",
   "VIDEO_GEN_BUDGET",

@@ -1,20 +1,13 @@
 import { InngestTestEngine } from "@inngest/test";
 import type { InngestFunction } from "inngest";
 import {
+  type BusEvent,
   EVENT_NAMES,
   EventBus,
   type GenerationOutcome,
   generateInProcess,
   type VideoGenerateDependencies,
 } from "video-generate-stage";
-
-/** An event as it travels between functions: what `step.sendEvent` sends and `step.waitForEvent` returns. */
-interface BusEvent {
-  name: string;
-  data: unknown;
-  id?: string;
-  ts?: number;
-}
 
 export interface InProcessHost {
   /** Every event of the app: the functions' sends and the stage's `completed` / `failed` / `canceled`. */
