@@ -30,15 +30,20 @@ export function throttleBackoffMs(attempt: number, random: () => number = Math.r
 
 /**
  * The one seam between the stage's error family and Inngest's retry control: inputs, configuration, rejections and
- * terminal task states become `NonRetriableError`; throttling becomes `RetryAfterError` with backoff; other retryable
- * failures stay ordinary errors, which Inngest retries with its own backoff. Unknown errors are left as they are.
+ * terminal task states become `NonRetriableError`; throttling (and any error that says when to try again) becomes
+ * `RetryAfterError` with that delay or a backoff; other retryable failures stay ordinary errors, which Inngest
+ * retries with its own backoff. Unknown errors keep their class; every error loses its stack (`withoutStacks`).
  */
 export function toInngestError(error: unknown, attempt: number): unknown {
   if (!(error instanceof VideoGenerationError)) return withoutStacks(error);
   const message = formatErrorMessage(error.code, error.message);
   let translated: Error;
   if (!error.retryable) translated = new NonRetriableError(message, { cause: error });
-  else if (error.category === "provider" && (error as { kind?: string }).kind === "throttled") {
+  else if (
+    error.retryAfterMs !== undefined ||
+    (error.category === "provider" && (error as { kind?: string }).kind === "throttled")
+  ) {
+    // Throttling, or an error that knows when trying again makes sense (a listing that may still be catching up).
     translated = new RetryAfterError(message, error.retryAfterMs ?? throttleBackoffMs(attempt), {
       cause: error,
     });
