@@ -7,7 +7,7 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -126,6 +126,7 @@ await timeOnce({
   env: generateEnv,
 });
 
+const loadBefore = loadavg()[0] ?? Number.NaN;
 const timings = new Map<Case, number[]>(cases.map((entry) => [entry, []]));
 for (let round = 0; round < runs; round++) {
   // Interleaved, so a burst of load on the machine hits every command alike.
@@ -143,6 +144,7 @@ for (let round = 0; round < GENERATE_RUNS; round++) {
   timings.get(bare)?.push(await timeOnce(bare));
 }
 
+const loadAfter = loadavg()[0] ?? Number.NaN;
 const bareMedian = median(timings.get(bare) ?? []);
 const rows = [...cases, generate].map((entry) => {
   const times = entry === generate ? generateTimes : (timings.get(entry) ?? []);
@@ -172,7 +174,8 @@ const table = [
 const report = `# CLI startup
 
 Command: \`node --import tsx bench/cli-startup-benchmark.ts --runs ${runs}\`. Date: ${new Date().toISOString().slice(0, 10)}.
-Machine: ${describeMachine()}.
+Machine: ${describeMachine()}. 1-minute load average: ${loadBefore.toFixed(1)} before the rounds, ${loadAfter.toFixed(1)} after
+(other work shared the machine when it is above the core count).
 
 Wall time from spawning the process to its exit (for \`generate\`: to its first progress line on stderr, after
 loading its modules, opening the embedded database and migrating it). The commands run interleaved, round after
