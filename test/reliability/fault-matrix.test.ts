@@ -252,7 +252,7 @@ describe("fault matrix: provider faults", () => {
   it("a task canceled from elsewhere ends the run as canceled", async () => {
     const row = await runCase({
       name: "task CANCELED from elsewhere (video-gen cancel)",
-      expected: "failed: task_canceled",
+      expected: "canceled",
       sandbox: { timings: { pendingMs: 60_000, renderMs: 300 } },
       async run(harness) {
         const { provider, metadataStore } = harness.dependencies;
@@ -428,7 +428,8 @@ function journaling(harness: StageHarness, journal: Map<string, unknown>, killed
         return value;
       },
       async sendEvent(id, payload) {
-        killed.throwIfAborted();
+        // A dead process sends nothing and never learns how its send ended.
+        if (killed.aborted) return new Promise<never>(() => undefined);
         const value = await inner.sendEvent(id, payload);
         journal.set(id, value);
         return value;
@@ -485,7 +486,15 @@ describe("fault matrix: process killed at every step boundary", () => {
             },
           },
         );
-        await expect(first).rejects.toThrow("SIGKILL");
+        // The first process is dead: it either failed on the kill or hangs in a send that never returns.
+        const ended = await Promise.race([
+          first.then(
+            () => "completed",
+            (error: unknown) => String(error),
+          ),
+          new Promise<string>((resolve) => setTimeout(() => resolve("dead"), 2_000)),
+        ]);
+        expect(ended).toMatch(/SIGKILL|dead/);
         const resumed = await generateInProcess(request, harness.dependencies, {
           clock: fast,
           runId: `run-killed-${index}`,

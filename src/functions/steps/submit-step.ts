@@ -42,7 +42,8 @@ export async function submitTask(input: {
 }): Promise<SubmittedTask> {
   const { generationId, resolved, dependencies } = input;
   const { metadataStore, provider, settings } = dependencies;
-  ensureNotCanceled(await metadataStore.get(generationId), generationId);
+  const record = await metadataStore.get(generationId);
+  ensureNotCanceled(record, generationId);
   await input.progress(generationId, "submit");
   const renderEstimate = estimateRenderMs({
     duration: input.provider.duration,
@@ -53,23 +54,22 @@ export async function submitTask(input: {
       limit: 4 * LEARNING_WINDOW,
     }),
   });
-  const previous = await metadataStore.beginSubmit(generationId);
-  if (previous.previousState === "accepted") {
-    const record = await metadataStore.get(generationId);
-    if (record?.taskId) {
-      return {
-        taskId: record.taskId,
-        submittedAt: record.submittedAt ?? dependencies.now().toISOString(),
-        renderEstimate,
-      };
-    }
+  // A task already recorded is resumed, never submitted again.
+  if (record?.submitState === "accepted" && record.taskId) {
+    return {
+      taskId: record.taskId,
+      submittedAt: record.submittedAt ?? dependencies.now().toISOString(),
+      renderEstimate,
+    };
   }
-  if (previous.previousState === "in_flight" && previous.previousAttemptAt) {
+  // The last POST's outcome is unknown: it may have created (and billed) a task. The recorded attempt time stays
+  // that POST's until the next one, however often this step is retried while the provider's list catches up.
+  if (record?.submitState === "in_flight" && record.submitAttemptedAt) {
     const adopted = await reconcileSubmit({
       provider,
       metadataStore,
       generationId,
-      attemptedAt: new Date(previous.previousAttemptAt),
+      attemptedAt: new Date(record.submitAttemptedAt),
       now: dependencies.now(),
     });
     if (adopted) {
@@ -77,15 +77,20 @@ export async function submitTask(input: {
         generationId,
         taskId: adopted,
       });
-      return { taskId: adopted, submittedAt: previous.previousAttemptAt, renderEstimate };
+      return { taskId: adopted, submittedAt: record.submitAttemptedAt, renderEstimate };
     }
   }
   const delivered = await deliverImage({ resolved, referenceImage: input.referenceImage, dependencies });
+  // Recorded right before the POST: from here until its answer is recorded, the outcome is unknown.
+  await metadataStore.beginSubmit(generationId);
   let started: ProviderStartResult;
   try {
     started = await provider.start({
       ...input.provider,
-      ...(input.audioUrl === undefined ? {} : { audioUrl: input.audioUrl }),
+      // The plan names the audio URL redacted (it may be signed): the real one comes from the event.
+      ...(input.provider.audioUrl === undefined || input.audioUrl === undefined
+        ? {}
+        : { audioUrl: input.audioUrl }),
       seed: resolved.seed,
       image: delivered.image,
     });

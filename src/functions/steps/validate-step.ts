@@ -1,6 +1,7 @@
 import { type GenerationPlan, planGeneration } from "../../contract/plan-generation.ts";
 import { CORRELATION_MAX_BYTES, type VideoGenerateRequest } from "../../contract/video-generate-request.ts";
 import { VideoGenerationError } from "../../errors/video-generation-error.ts";
+import { redactUrl } from "../../net/redact.ts";
 import type { RecordProgress } from "../record-progress.ts";
 import { describeRequestForRecord, describeUnvalidatedRequest } from "../record-request.ts";
 import type { VideoGenerateDependencies } from "../video-generate-dependencies.ts";
@@ -20,9 +21,9 @@ function usableCorrelation(request: unknown): Record<string, unknown> | null {
 export interface ValidatedGeneration {
   generationId: string;
   /**
-   * The plan. Its `request.reference_image` and `request.audio_url` are shown redacted and `provider.audioUrl` is
-   * left out: a data: URI can be megabytes and a presigned URL is a secret; the steps that send them read them from
-   * the event (`sensitiveRequestValues`).
+   * The plan. Its `request.reference_image`, `request.audio_url` and `provider.audioUrl` are shown redacted: a data:
+   * URI can be megabytes and a presigned URL is a secret; the steps that send them read them from the event
+   * (`sensitiveRequestValues`).
    */
   plan: GenerationPlan;
   /** When validation ran, ISO 8601. */
@@ -75,7 +76,10 @@ export async function validateGeneration(input: {
     runId: input.runId,
   });
   await input.progress(generationId, "validate");
-  const { audioUrl: _secretAudioUrl, ...providerParameters } = plan.provider;
+  const providerParameters =
+    plan.provider.audioUrl === undefined
+      ? plan.provider
+      : { ...plan.provider, audioUrl: redactUrl(plan.provider.audioUrl) };
   return {
     generationId,
     plan: { ...plan, request: recorded as VideoGenerateRequest, provider: providerParameters },
