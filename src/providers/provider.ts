@@ -2,9 +2,9 @@ import type { ProviderParameters } from "../contract/plan-generation.ts";
 
 /**
  * A reference image as the provider receives it:
- * - `url`: a public https URL the provider downloads itself, an `oss://` temporary URL, or a `data:` URI;
- * - `bytes`: image bytes the provider client uploads to its temporary storage first (or inlines as a data URI when
- *   small and so configured).
+ * - `url`: an http(s) URL the provider downloads itself (the request's own, or a presigned one), an `oss://`
+ *   temporary URL, or a `data:` URI;
+ * - `bytes`: image bytes the provider client uploads to its temporary storage first.
  */
 export type ProviderImage =
   | { kind: "url"; url: string }

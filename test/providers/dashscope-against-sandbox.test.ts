@@ -13,7 +13,6 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
   let sandbox: SandboxHandle;
   let dispatcher: Agent;
   let provider: VideoProvider;
-  let inlineProvider: VideoProvider;
   let image: Buffer;
   let directory: string;
 
@@ -22,12 +21,6 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
     sandbox = await startSandbox({ timings: { pendingMs: 800, renderMs: 100 }, submitsPerSecond: 100 });
     dispatcher = new Agent();
     provider = createDashscopeVideoProvider({ apiKey: sandbox.apiKey, baseUrl: sandbox.baseUrl, dispatcher });
-    inlineProvider = createDashscopeVideoProvider({
-      apiKey: sandbox.apiKey,
-      baseUrl: sandbox.baseUrl,
-      dispatcher,
-      inlineImageMaxBytes: 5 * 1024 * 1024,
-    });
     image = await makeImage(640, 480);
     directory = await mkdtemp(path.join(tmpdir(), "dashscope-sandbox-client-"));
   });
@@ -86,10 +79,13 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
     expect(Math.abs(video.durationSeconds - 2)).toBeLessThanOrEqual(0.1);
   });
 
-  it("submits small bytes inline as a data URI", async () => {
-    const started = await inlineProvider.start(startInput({ audio: false, seed: 7 }));
+  it("submits an image given as a data URI inline", async () => {
+    const dataUri = `data:image/png;base64,${image.toString("base64")}`;
+    const started = await provider.start(
+      startInput({ audio: false, seed: 7, image: { kind: "url", url: dataUri } }),
+    );
     expect(sandbox.tasks().find((task) => task.taskId === started.taskId)?.image.source).toBe("data");
-    const status = await waitForTerminal(inlineProvider, started.taskId);
+    const status = await waitForTerminal(provider, started.taskId);
     expect(status.status).toBe("succeeded");
   });
 
@@ -122,7 +118,7 @@ describe("the DashScope client against the sandbox, over real HTTP", () => {
 
   it("surfaces a reset after the task was created as ambiguous_submit, and the task shows up in listTasks", async () => {
     sandbox.faults.inject({ route: "submit", kind: "reset-after-create" });
-    const error = await inlineProvider
+    const error = await provider
       .start(startInput({ image: { kind: "url", url: `data:image/png;base64,${image.toString("base64")}` } }))
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProviderError);

@@ -36,11 +36,6 @@ export interface DashscopeVideoProviderOptions {
   baseUrl: string;
   /** undici dispatcher for every request (connection pooling, proxies; tests pass a `MockAgent`). Default: undici's global one. */
   dispatcher?: Dispatcher;
-  /**
-   * Image bytes up to this size are sent inline as a `data:` URI instead of being uploaded to DashScope's temporary
-   * storage. Default 0: always upload (base64 submits are slow and their size limit is undocumented).
-   */
-  inlineImageMaxBytes?: number;
   timeouts?: {
     /** Time allowed for the submit's response headers, and between body chunks, in ms. Default 120000 (data URIs are slow). */
     submitMs?: number;
@@ -93,7 +88,6 @@ const DEFAULT_BASE_URL_SETTING = "DASHSCOPE_HTTP_BASE_URL";
  */
 export function createDashscopeVideoProvider(options: DashscopeVideoProviderOptions): DashscopeVideoProvider {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  const inlineImageMaxBytes = options.inlineImageMaxBytes ?? 0;
   const offsetMinutes = options.providerUtcOffsetMinutes ?? DEFAULT_PROVIDER_UTC_OFFSET_MINUTES;
   const send = createDashscopeSend({
     dispatcher: options.dispatcher,
@@ -119,21 +113,12 @@ export function createDashscopeVideoProvider(options: DashscopeVideoProviderOpti
     ): Promise<ProviderStartResult> {
       const apiKey = await resolveApiKey();
       const signal = callOptions?.signal;
-      let imageUrl: string;
-      if (input.image.kind === "url") {
-        imageUrl = input.image.url;
-      } else if (inlineImageMaxBytes > 0 && input.image.bytes.byteLength <= inlineImageMaxBytes) {
-        imageUrl = `data:${input.image.contentType};base64,${Buffer.from(input.image.bytes).toString("base64")}`;
-      } else {
-        imageUrl = await uploadDashscopeFile({
-          send,
-          baseUrl,
-          apiKey,
-          model: WAN_MODEL,
-          file: input.image,
-          signal,
-        });
-      }
+      // A URL (https, presigned, data:) goes as it is; bytes go by DashScope's temporary upload. Which route an
+      // image takes is the stage's choice (VIDEO_GEN_IMAGE_DELIVERY), not the client's.
+      const imageUrl =
+        input.image.kind === "url"
+          ? input.image.url
+          : await uploadDashscopeFile({ send, baseUrl, apiKey, model: WAN_MODEL, file: input.image, signal });
 
       const body = {
         model: WAN_MODEL,

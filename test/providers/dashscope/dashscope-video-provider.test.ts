@@ -176,41 +176,6 @@ describe("start", () => {
     expect(JSON.parse(String(captured[2]?.body)).input.img_url).toBe("data:image/png;base64,iVBORw0KGgo=");
   });
 
-  it("inlines image bytes as a data URI up to inlineImageMaxBytes, and uploads above it", async () => {
-    const inlining = createDashscopeVideoProvider({
-      apiKey: API_KEY,
-      baseUrl: BASE_URL,
-      dispatcher: agent,
-      inlineImageMaxBytes: 4,
-    });
-    const image = (size: number) => ({
-      kind: "bytes" as const,
-      bytes: new Uint8Array(size).fill(7),
-      contentType: "image/png",
-      filename: "frame.png",
-    });
-
-    answer("POST", SUBMIT_PATH, 200, fixture("submit"));
-    await inlining.start({ ...baseInput, image: image(4) });
-    expect(JSON.parse(String(captured[0]?.body)).input.img_url).toBe(
-      `data:image/png;base64,${Buffer.from([7, 7, 7, 7]).toString("base64")}`,
-    );
-    expect(captured[0]?.headers).not.toHaveProperty("X-DashScope-OssResourceResolve");
-
-    answer("GET", "/api/v1/uploads?action=getPolicy&model=wan2.6-i2v-flash", 200, fixture("upload-policy"));
-    agent
-      .get("https://dashscope-file-mgr.oss-cn-beijing.aliyuncs.com")
-      .intercept({ method: "POST", path: "/" })
-      .reply(200, "");
-    answer("POST", SUBMIT_PATH, 200, fixture("submit"));
-    await inlining.start({ ...baseInput, image: image(5) });
-    const submitted = captured[2];
-    expect(JSON.parse(String(submitted?.body)).input.img_url).toBe(
-      "oss://dashscope-instant/0a1b2c3d4e5f/2026-01-22/5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f/frame.png",
-    );
-    expect(submitted?.headers["X-DashScope-OssResourceResolve"]).toBe("enable");
-  });
-
   it("resolves a lazy API key on every call", async () => {
     const keys = ["sk-first-key-000", "sk-second-key-111"];
     const lazy = createDashscopeVideoProvider({
