@@ -1,39 +1,27 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SAMPLE_IMAGE_PATH } from "../helpers/stage-harness.ts";
 import { type CliFixture, startCliFixture } from "./cli-fixture.ts";
 import { runCli, startCli } from "./cli-process.ts";
+import { type EventApiRecorder, startEventApiRecorder } from "./event-api-recorder.ts";
 
 const SIGNING_KEY = "signkey-test-0123456789abcdef0123456789abcdef";
 const EVENT_KEY = "test-event-key-for-serve";
 /** The functions `serve` may register (contract: the pipeline, the cancel command, the run-cancelled cleanup). */
 const STAGE_FUNCTIONS = ["video-generate", "video-generate-cancel", "video-generate-on-cancelled"];
 
-/** A stand-in for Inngest's event API (`POST /e/<key>`): records what the CLI sends. */
-let eventApi: Server;
+let eventApi: EventApiRecorder;
 let eventApiUrl: string;
-const received: Array<{ path: string; body: unknown }> = [];
+let received: EventApiRecorder["requests"];
 
 let fixture: CliFixture;
 beforeAll(async () => {
   fixture = await startCliFixture();
-  eventApi = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk: Buffer) => {
-      body += chunk.toString();
-    });
-    request.on("end", () => {
-      received.push({ path: request.url ?? "", body: JSON.parse(body || "null") });
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ ids: [`event-${received.length}`], status: 200 }));
-    });
-  });
-  await new Promise<void>((resolve) => eventApi.listen(0, "127.0.0.1", resolve));
-  eventApiUrl = `http://127.0.0.1:${(eventApi.address() as AddressInfo).port}`;
+  eventApi = await startEventApiRecorder();
+  eventApiUrl = eventApi.url;
+  received = eventApi.requests;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => eventApi?.close(() => resolve()));
+  await eventApi?.close();
   await fixture?.close();
 });
 

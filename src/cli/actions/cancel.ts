@@ -1,7 +1,11 @@
 import { composeStage } from "../../compose-stage.ts";
 import { loadConfig } from "../../config.ts";
 import { InputError } from "../../errors/input-error.ts";
-import { cleanUpGeneration } from "../../functions/clean-up-generation.ts";
+import {
+  cleanUpEvents,
+  cleanUpGeneration,
+  type GenerationEnding,
+} from "../../functions/clean-up-generation.ts";
 import { videoGenerationCancelRequested } from "../../functions/video-generation-events.ts";
 import { type CliIo, warn } from "../cli-io.ts";
 import { canSendEvents, createCliInngestClient } from "../inngest-client.ts";
@@ -13,25 +17,20 @@ export interface CancelFlags {
 
 /**
  * Cancels here (provider task canceled while PENDING, record canceled, budget slot freed) and, when Inngest is
- * configured, also sends `video/generation.cancel-requested` so a served run stops at its next step.
+ * configured, sends `video/generation.cancel-requested` so a served run stops at its next step, together with what
+ * the stage's own cleanup would announce: `video/generation.canceled` (this command ended the record, so no function
+ * will), `settled`, and `slot-granted` for a waiter the freed slot went to.
  */
 export async function runCancel(io: CliIo, id: string, flags: CancelFlags): Promise<number> {
   const config = loadConfig(io.environment);
   const runtime = await composeStage(config);
   try {
-    const { provider, metadataStore } = runtime.dependencies;
+    const { provider, metadataStore, settings } = runtime.dependencies;
     const record = await metadataStore.get(id);
     if (!record)
       throw InputError.forField("id", `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`);
-    const cleanUp = {
-      generationId: id,
-      ending: { kind: "canceled" as const, reason: flags.reason },
-      provider,
-      metadataStore,
-      // The budget settings decide who gets the freed slot.
-      settings: runtime.dependencies.settings,
-    };
-    const outcome = await cleanUpGeneration(cleanUp);
+    const ending: GenerationEnding = { kind: "canceled", reason: flags.reason };
+    const outcome = await cleanUpGeneration({ generationId: id, ending, provider, metadataStore, settings });
     if (!outcome.changed) {
       io.stdout.write(`Generation ${id} had already ended (${record.status}); nothing to cancel.\n`);
     } else {
@@ -45,9 +44,10 @@ export async function runCancel(io: CliIo, id: string, flags: CancelFlags): Prom
     const client = createCliInngestClient(config, io.environment);
     if (canSendEvents(client)) {
       try {
-        const { ids } = await client.send(
+        const { ids } = await client.send([
           videoGenerationCancelRequested.create({ generation_id: id, reason: flags.reason }),
-        );
+          ...cleanUpEvents(id, ending, outcome),
+        ]);
         io.stdout.write(
           `Sent video/generation.cancel-requested (event ${ids[0] ?? "?"}): a served run stops too.\n`,
         );
