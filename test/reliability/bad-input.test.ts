@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as zlib from "node:zlib";
 import { deflateSync } from "node:zlib";
 import fc from "fast-check";
@@ -18,6 +17,7 @@ import {
   videoGenerationRequested,
 } from "../../src/functions/video-generation-events.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
+import { CLI_NODE_ARGUMENTS } from "../cli/cli-process.ts";
 import {
   arbitraryPayload,
   REQUEST_FIELDS,
@@ -194,7 +194,6 @@ describe("CLI flags under fuzzing (requestFromFlags → planGeneration)", () => 
   });
 
   it("a spawned `video-gen generate` with bad flags exits 2 and names the field, before any provider call", async () => {
-    const bin = fileURLToPath(new URL("../../bin/video-gen.js", import.meta.url));
     const home = await mkdtemp(path.join(tmpdir(), "reliability-cli-flags-"));
     const cases: Array<{ args: string[]; field: string }> = [
       { args: ["--duration", "twenty"], field: "duration" },
@@ -205,7 +204,15 @@ describe("CLI flags under fuzzing (requestFromFlags → planGeneration)", () => 
       for (const { args, field } of cases) {
         const child = spawn(
           process.execPath,
-          [bin, "generate", "--image", SAMPLE_IMAGE_PATH, "--prompt", "cli bad flags", ...args],
+          [
+            ...CLI_NODE_ARGUMENTS,
+            "generate",
+            "--image",
+            SAMPLE_IMAGE_PATH,
+            "--prompt",
+            "cli bad flags",
+            ...args,
+          ],
           {
             // An unreachable provider: a request that got past validation would fail with another exit code.
             env: {

@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { VideoGenerateResponse } from "../../src/contract/video-generate-response.ts";
 import { cleanUpGeneration } from "../../src/functions/clean-up-generation.ts";
@@ -17,6 +16,7 @@ import {
   type RunnerStepEvent,
   runInProcess,
 } from "../../src/runner/in-process-runner.ts";
+import { CLI_NODE_ARGUMENTS } from "../cli/cli-process.ts";
 import { createTestDatabase, startPostgresCluster } from "../helpers/postgres-cluster.ts";
 import { describeOutcome, type MatrixRow, tallyRuns, writeMatrix } from "../helpers/reliability-checks.ts";
 import { startTcpProxy } from "../helpers/reliability-tcp-proxy.ts";
@@ -537,7 +537,6 @@ describe("fault matrix: process killed at every step boundary", () => {
       sandbox: { timings: { pendingMs: 300, renderMs: 5_000 } },
       environment: { DATABASE_URL: database.url, OUTPUT_DIR: outputDir },
     });
-    const bin = fileURLToPath(new URL("../../bin/video-gen.js", import.meta.url));
     const environment = {
       PATH: process.env.PATH ?? "",
       HOME: outputDir,
@@ -549,7 +548,7 @@ describe("fault matrix: process killed at every step boundary", () => {
       VIDEO_GEN_RENDER_ESTIMATE_S: "1",
     };
     const args = [
-      bin,
+      ...CLI_NODE_ARGUMENTS,
       "generate",
       "--image",
       SAMPLE_IMAGE_PATH,
