@@ -8,6 +8,8 @@ export interface SandboxFlags {
   apiKey?: string;
   pendingMs: string;
   renderMs: string;
+  /** `host[:port]` whose http(s) image URLs the sandbox downloads (repeatable); none by default. */
+  allowImageHost: string[];
 }
 
 function wholeNumber(flag: string, text: string, max: number): number {
@@ -19,6 +21,20 @@ function wholeNumber(flag: string, text: string, max: number): number {
     );
   }
   return value;
+}
+
+const HOST_ENTRY = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+function imageHosts(entries: string[]): string[] {
+  for (const entry of entries) {
+    if (!HOST_ENTRY.test(entry)) {
+      throw InputError.forField(
+        "allow-image-host",
+        `--allow-image-host must be host or host:port, e.g. 127.0.0.1:9000; got ${JSON.stringify(entry)}`,
+      );
+    }
+  }
+  return entries;
 }
 
 /** The variables that point the stage at a sandbox. */
@@ -44,6 +60,7 @@ export async function runSandbox(io: CliIo, flags: SandboxFlags): Promise<number
       pendingMs: wholeNumber("pending-ms", flags.pendingMs, 600_000),
       renderMs: wholeNumber("render-ms", flags.renderMs, 600_000),
     },
+    allowImageHosts: imageHosts(flags.allowImageHost),
   });
   const lines = Object.entries(sandboxEnvironment(sandbox)).map(([name, value]) => `export ${name}=${value}`);
   io.stdout.write(

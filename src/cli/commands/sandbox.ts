@@ -11,6 +11,12 @@ export function sandboxCommand(runner: CommandRunner): Command {
     .option("--api-key <key>", "the API key it accepts (default: SANDBOX_API_KEY, else sk-sandbox)")
     .option("--pending-ms <ms>", "how long a task stays PENDING", "1000")
     .option("--render-ms <ms>", "how long a task stays RUNNING at least", "3000")
+    .option(
+      "--allow-image-host <host[:port]>",
+      "a host whose http(s) image URLs (presigned ones too) the sandbox downloads, as DashScope downloads public ones; repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action((flags: SandboxFlags) =>
       runner.run(async () => (await import("../actions/sandbox.ts")).runSandbox(runner.io, flags)),
     );
