@@ -8,6 +8,7 @@ import {
   sampleRequest,
   startStageHarness,
 } from "../helpers/stage-harness.ts";
+import { stepOutputsOf } from "../helpers/step-journal.ts";
 
 const fast = acceleratedClock(20);
 
@@ -60,9 +61,17 @@ describe("how the reference image reaches the model", () => {
     expect(harness.sandbox.stats().uploads).toBe(0);
     const record = await harness.dependencies.metadataStore.get("delivered-presigned");
     expect(record?.imageDelivery).toBe("presigned");
-    // The presigned URL existed only inside the submit step.
-    expect(JSON.stringify(record)).not.toMatch(/X-Amz-Signature|X-Amz-Credential/);
-    expect(seen.join("\n")).not.toMatch(/X-Amz-Signature|X-Amz-Credential/);
+    // The presigned URL existed only inside the submit step: not in the record, the events, or any step output.
+    const stepOutputs = await stepOutputsOf(
+      sampleRequest({ generation_id: "delivered-presigned-journal", prompt: "journaled" }),
+      harness.dependencies,
+      { runId: "delivered-presigned-journal", clock: fast },
+    );
+    expect(stepOutputs).toContain('"submit"');
+    expect(harness.sandbox.tasks().at(-1)?.image.source).toBe("url");
+    for (const haystack of [JSON.stringify(record), seen.join("\n"), stepOutputs]) {
+      expect(haystack).not.toMatch(/X-Amz-Signature|X-Amz-Credential|X-Amz-Date/);
+    }
   });
 
   it("from the local directory store: DashScope's temporary upload", async () => {

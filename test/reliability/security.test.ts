@@ -8,16 +8,13 @@ import ipaddr from "ipaddr.js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { isVideoGenerationError } from "../../src/errors/index.ts";
-import type { StageContext, StageStepTools } from "../../src/functions/stage-context.ts";
 import { createVideoGenerateFunctions } from "../../src/functions/video-generate.ts";
-import { runVideoGeneration } from "../../src/functions/video-generate-handler.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
 import { resolveReferenceImage } from "../../src/media/reference-image.ts";
 import { createSafeFetcher, fetchBytes } from "../../src/net/safe-fetch.ts";
 import { createUrlGuard, type UrlGuard } from "../../src/net/url-guard.ts";
 import { EventBus } from "../../src/runner/event-bus.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
-import { runInProcess } from "../../src/runner/in-process-runner.ts";
 import { createStageServer } from "../../src/server/create-stage-server.ts";
 import { signRequest } from "../helpers/fake-inngest-executor.ts";
 import { startHttpFileServer, type TestHttpServer } from "../helpers/http-file-server.ts";
@@ -29,6 +26,7 @@ import {
   sampleRequest,
   startStageHarness,
 } from "../helpers/stage-harness.ts";
+import { stepOutputsOf } from "../helpers/step-journal.ts";
 
 const fast = acceleratedClock(50);
 const API_KEY = `sk-sandbox-SECRET-${Math.random().toString(36).slice(2, 12)}`;
@@ -329,51 +327,10 @@ describe("Inngest serve endpoint in cloud mode", () => {
   });
 });
 
-/** Runs the handler with every step result kept, as Inngest's run state would hold it. */
-async function stepOutputsOf(
-  request: Record<string, unknown>,
-  runId: string,
-  setup: () => void,
-): Promise<string> {
-  const journal = new Map<string, unknown>();
+/** Step outputs of one run, after `setup` (a fault to inject). */
+async function stepOutputsOfRun(request: Record<string, unknown>, runId: string, setup: () => void) {
   setup();
-  const handler = (context: StageContext) => {
-    const inner = context.step;
-    const step: StageStepTools = {
-      run: async (id, body) => {
-        const value = await inner.run(id, body);
-        journal.set(id, value);
-        return value;
-      },
-      sleep: inner.sleep.bind(inner),
-      waitForGenerationEvent: async (id, options) => {
-        const value = await inner.waitForGenerationEvent(id, options);
-        journal.set(id, value);
-        return value;
-      },
-      sendEvent: async (id, payload) => {
-        journal.set(`${id}:payload`, payload);
-        return inner.sendEvent(id, payload);
-      },
-    };
-    return runVideoGeneration(
-      Object.create(context, { step: { value: step } }) as StageContext,
-      harness.dependencies,
-    );
-  };
-  const error = await runInProcess(
-    handler,
-    { name: EVENT_NAMES.requested, data: request },
-    { clock: fast, runId, retries: 2 },
-  ).then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  return (
-    JSON.stringify([...journal.entries()]) +
-    String(error ?? "") +
-    String((error as Error | undefined)?.stack ?? "")
-  );
+  return stepOutputsOf(request, harness.dependencies, { runId, clock: fast });
 }
 
 describe("no secret in logs, errors, step outputs, events or records", () => {
@@ -465,7 +422,7 @@ describe("no secret in logs, errors, step outputs, events or records", () => {
         );
         outcomes.push(outcome);
         keep("outcome", outcome);
-        stepOutputs += await stepOutputsOf(
+        stepOutputs += await stepOutputsOfRun(
           {
             ...scenario.request,
             prompt: `${scenario.request.prompt} (journal)`,
@@ -536,7 +493,7 @@ describe("what steps keep of the request", () => {
   it("carries a data: URI image only in the event: no step output repeats it", async () => {
     const image = await readFile(SAMPLE_IMAGE_PATH);
     const dataUri = `data:image/jpeg;base64,${image.toString("base64")}`;
-    const outputs = await stepOutputsOf(
+    const outputs = await stepOutputsOfRun(
       sampleRequest({ reference_image: dataUri, generation_id: "data-uri-steps" }),
       "data-uri-steps",
       () => undefined,
