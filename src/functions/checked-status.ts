@@ -11,6 +11,8 @@ export type CheckedStatus = {
   message?: string;
   /** The generation itself was canceled (its record says so); the provider was not asked. */
   generationCanceled?: boolean;
+  /** Another generation is queued for a budget slot (the schedule then checks densely). */
+  slotWanted?: boolean;
   /** Waiters a freed budget slot was handed to when this check saw the task end (they are woken next). */
   grantedTo?: string[];
 };

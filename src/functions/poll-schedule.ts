@@ -41,6 +41,14 @@ const MAX_DELAY_MS = 60_000;
  */
 const SHAPE = { firstCheck: 0.9, denseInterval: 0.16, denseUntil: 1.8, tailGrowth: 0.1 } as const;
 
+/**
+ * The shape while another generation waits for this task's slot: from half the expected render time, a check every
+ * 2 % of it (at least 1 s, Inngest's shortest sleep) until the dense window ends. A task's lag is then its waiter's
+ * lag. The queries stay far inside DashScope's 20 QPS: only the tasks holding a slot poll, at most the budget (5) a
+ * second.
+ */
+const URGENT_SHAPE = { firstCheck: 0.5, interval: 0.02 } as const;
+
 /** Render-time model: fixed overhead plus a per-output-second cost at 720P, scaled for 1080P. */
 const RENDER_OVERHEAD_S = 40;
 const RENDER_S_PER_OUTPUT_SECOND_720P = 2.5;
@@ -104,6 +112,11 @@ export interface PollScheduleInput {
   deadlineMs: number;
   /** At most this many checks; default `DEFAULT_MAX_CHECKS`. */
   maxChecks: number;
+  /**
+   * Whether another generation is queued for a budget slot (seen at the last check, or at the submit): then every
+   * second this task's slot sits idle after its render ends delays that generation, and the schedule checks densely.
+   */
+  slotWanted?: boolean;
 }
 
 /**
@@ -145,11 +158,19 @@ export function nextPollDelayMs(input: PollScheduleInput): number | null {
   const sinceAnchorMs = Math.max(0, input.elapsedMs - anchorMs);
 
   // Less than half a second of phase 1 left (a clock-measured elapsed time) counts as phase 1 done.
-  const delayMs =
+  let delayMs =
     firstCheckMs - sinceAnchorMs >= MIN_DELAY_MS / 2
       ? firstCheckMs - sinceAnchorMs
       : SHAPE.denseInterval * expected +
         SHAPE.tailGrowth * Math.max(0, sinceAnchorMs - SHAPE.denseUntil * expected);
+  if (input.slotWanted && sinceAnchorMs < SHAPE.denseUntil * expected) {
+    const urgentFirstMs = URGENT_SHAPE.firstCheck * expected;
+    const urgentMs =
+      urgentFirstMs - sinceAnchorMs >= MIN_DELAY_MS / 2
+        ? urgentFirstMs - sinceAnchorMs
+        : Math.max(MIN_DELAY_MS, URGENT_SHAPE.interval * expected);
+    delayMs = Math.min(delayMs, urgentMs);
+  }
   // The checks left must reach the deadline: a deadline longer than they cover at one a minute stretches the
   // intervals (evenly over what is left), so the run waits until its deadline and never runs out of checks first.
   const evenShareMs = Math.ceil(remainingMs / (input.maxChecks - input.attempt) / 1000) * 1000;

@@ -23,6 +23,8 @@ export async function pollUntilDone(input: {
   plan: GenerationPlan;
   /** Decided by the submit step (learned); absent in older runs, which use the table. */
   expectedRenderMs: number | undefined;
+  /** Whether others were queued for a slot at the submit. */
+  slotWanted: boolean;
   dependencies: VideoGenerateDependencies;
   progress: RecordProgress;
 }): Promise<CheckedStatus> {
@@ -39,6 +41,7 @@ export async function pollUntilDone(input: {
   let last: CheckedStatus | undefined;
   let runningSinceMs: number | undefined;
   let elapsedMs = 0;
+  let slotWanted = input.slotWanted;
   for (let check = 0; ; check++) {
     const delay = nextPollDelayMs({
       attempt: check,
@@ -48,6 +51,7 @@ export async function pollUntilDone(input: {
       expectedRenderMs: expected,
       deadlineMs: settings.deadlineMs,
       maxChecks: settings.maxStatusChecks,
+      slotWanted,
     });
     if (delay === null) {
       const gaveUp = await step.run(
@@ -77,6 +81,7 @@ export async function pollUntilDone(input: {
       ),
     );
     elapsedMs += delay;
+    slotWanted = checked.slotWanted === true;
     if (checked.grantedTo?.length) {
       await step.sendEvent("slot-handover", slotGrantedEvents(checked.grantedTo));
     }

@@ -126,6 +126,7 @@ async function generate(
     taskId: submitted.taskId,
     plan,
     expectedRenderMs: submitted.renderEstimate?.expectedMs,
+    slotWanted: submitted.slotWanted === true,
     dependencies,
     progress,
   });

@@ -79,8 +79,11 @@ export interface MetadataStore {
    * oldest first, and learns its place. Expired leases and waiters not seen for `staleWaiterMs` are dropped first.
    */
   acquireSlot(holder: string, options: SlotOptions): Promise<SlotRequest>;
-  /** Extends the holder's lease; no-op without one. */
-  renewSlot(holder: string, leaseMs: number): Promise<void>;
+  /**
+   * Extends the holder's lease (no-op without one) and tells how many generations are queued for a slot: the poll
+   * schedule checks densely while someone waits for this holder's slot.
+   */
+  renewSlot(holder: string, leaseMs: number): Promise<{ waiting: number }>;
   /**
    * Frees the holder's slot (and its place in the queue, if it was waiting), then hands every slot now free to the
    * oldest waiters, each as a granted slot leased for `handOver.grantLeaseMs`. Returns those waiters, whom the caller

@@ -237,6 +237,10 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
            WHERE holder = $1 AND lease_expires_at > now()`,
           [holder, leaseMs],
         );
+        const { rows } = await sql.query<{ waiting: number }>(
+          "SELECT count(*)::int AS waiting FROM provider_slot_waiters",
+        );
+        return { waiting: rows[0]?.waiting ?? 0 };
       }),
 
     releaseSlot: (holder, handOver) =>

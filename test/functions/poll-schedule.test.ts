@@ -264,6 +264,21 @@ describe("nextPollDelayMs", () => {
   });
 });
 
+test("while another generation waits for the slot, checks start at half the estimate and come every 2 % of it", () => {
+  const expected = 75 * SECOND;
+  const base = { expectedRenderMs: expected, deadlineMs: DEFAULT_DEADLINE_MS, maxChecks: 100 };
+  expect(nextPollDelayMs({ ...base, attempt: 0, elapsedMs: 0 })).toBe(60 * SECOND);
+  expect(nextPollDelayMs({ ...base, attempt: 0, elapsedMs: 0, slotWanted: true })).toBe(38 * SECOND);
+  const running = { ...base, attempt: 1, providerStatus: "running" as const, runningSinceMs: 38 * SECOND };
+  expect(nextPollDelayMs({ ...running, elapsedMs: 38 * SECOND, slotWanted: true })).toBe(2 * SECOND);
+  // Without a waiter the same task is left alone longer.
+  expect(nextPollDelayMs({ ...running, elapsedMs: 38 * SECOND })).toBeGreaterThanOrEqual(12 * SECOND);
+  // Past the dense window the ordinary tail resumes: a late task is not polled every 2 s for ever.
+  expect(
+    nextPollDelayMs({ ...running, attempt: 40, elapsedMs: 200 * SECOND, slotWanted: true }),
+  ).toBeGreaterThan(10 * SECOND);
+});
+
 test("a deadline longer than the checks cover at one a minute stretches the interval until they reach it", () => {
   const deadlineMs = 86_399 * SECOND;
   let elapsedMs = 0;

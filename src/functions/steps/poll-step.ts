@@ -29,8 +29,9 @@ export async function checkTask(input: {
   const status = await provider.status(taskId);
   const terminal = status.status !== "pending" && status.status !== "running";
   let grantedTo: string[] = [];
+  let waiting = 0;
   if (terminal) ({ grantedTo } = await metadataStore.releaseSlot(generationId, slotHandOver(settings)));
-  else await metadataStore.renewSlot(generationId, settings.slotLeaseMs);
+  else ({ waiting } = await metadataStore.renewSlot(generationId, settings.slotLeaseMs));
   const providerStatus = "providerStatus" in status ? status.providerStatus : status.status.toUpperCase();
   await input.recordProgress(generationId, "rendering", {
     status: "submitted",
@@ -46,6 +47,7 @@ export async function checkTask(input: {
   if ("endedAt" in status && status.endedAt) result.endedAt = status.endedAt;
   if (status.status === "failed") Object.assign(result, { code: status.code, message: status.message });
   if (grantedTo.length > 0) result.grantedTo = grantedTo;
+  if (waiting > 0) result.slotWanted = true;
   return result;
 }
 

@@ -21,6 +21,8 @@ export interface SubmittedTask {
    * replay sleeps exactly as the first execution did. Absent in runs submitted before it was kept: the table.
    */
   renderEstimate?: RenderEstimate;
+  /** Whether other generations were queued for a budget slot when the task was created (the first check comes sooner). */
+  slotWanted?: boolean;
 }
 
 /**
@@ -108,7 +110,13 @@ export async function submitTask(input: {
     duration: input.provider.duration,
     imageDelivery: delivered.delivery,
   });
-  return { taskId: started.taskId, submittedAt: dependencies.now().toISOString(), renderEstimate };
+  const { waiting } = await metadataStore.renewSlot(generationId, settings.slotLeaseMs);
+  return {
+    taskId: started.taskId,
+    submittedAt: dependencies.now().toISOString(),
+    renderEstimate,
+    slotWanted: waiting > 0,
+  };
 }
 
 /** Strips secrets the step sent (a presigned image URL, a signed audio URL) from an error and its causes. */
