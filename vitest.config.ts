@@ -7,6 +7,7 @@ export default defineConfig({
       "test/setup/postgres.global.ts",
       "test/setup/s3.global.ts",
       "test/setup/inngest-server.global.ts",
+      "test/setup/example-app.global.ts",
     ],
     testTimeout: 60_000,
     hookTimeout: 180_000,
