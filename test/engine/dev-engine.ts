@@ -17,9 +17,16 @@ export interface DevEngine {
 }
 
 export async function startDevEngine(
-  options: { sandbox?: SandboxOptions; workerEnvironment?: Record<string, string>; workers?: number } = {},
+  options: {
+    sandbox?: SandboxOptions;
+    workerEnvironment?: Record<string, string>;
+    workers?: number;
+    /** The Inngest server binary and the PostgreSQL admin URL; default the test setup's (pass both outside Vitest). */
+    inngestBinary?: string;
+    postgresUrl?: string;
+  } = {},
 ): Promise<DevEngine> {
-  const server = await startInngestDevServer();
+  const server = await startInngestDevServer({ binary: options.inngestBinary });
   const workers: StageWorker[] = [];
   let stage: StageEnvironment | undefined;
   const close = async () => {
@@ -28,7 +35,7 @@ export async function startDevEngine(
     await stage?.close();
   };
   try {
-    stage = await startStageEnvironment({ sandbox: options.sandbox });
+    stage = await startStageEnvironment({ sandbox: options.sandbox, postgresUrl: options.postgresUrl });
     const environment = stage;
     const engine: DevEngine = {
       server,

@@ -76,6 +76,25 @@ const storedEventSchema = z.object({
 });
 const runResponseSchema = z.object({ data: z.object({ status: z.string(), output: z.unknown() }) });
 
+/** One operation of the server's GraphQL API (`POST /v0/gql`, what the dashboard calls); fails on any error. */
+export async function queryInngestGraphql<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<T> {
+  const response = await fetch(`${url}/v0/gql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
+  if (body.errors?.length || !body.data) {
+    throw new Error(`GraphQL: ${body.errors?.map((error) => error.message).join("; ") ?? response.status}`);
+  }
+  return body.data;
+}
+
 export function createInngestApi(options: {
   url: string;
   /** Event key for `/e/`; the dev server takes any. */
@@ -99,19 +118,8 @@ export function createInngestApi(options: {
     return text ? JSON.parse(text) : undefined;
   };
 
-  const graphql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
-    const response = await fetch(`${url}/v0/gql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const body = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
-    if (body.errors?.length || !body.data) {
-      throw new Error(`GraphQL: ${body.errors?.map((error) => error.message).join("; ") ?? response.status}`);
-    }
-    return body.data;
-  };
+  const graphql = <T>(query: string, variables: Record<string, unknown>) =>
+    queryInngestGraphql<T>(url, query, variables);
 
   const api: InngestApi = {
     url,

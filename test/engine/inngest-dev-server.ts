@@ -15,15 +15,16 @@ export interface InngestDevServer {
 /**
  * Starts `inngest dev` on 127.0.0.1 with every port chosen free (so suites run side by side), without app
  * discovery or polling (apps are synced with `PUT <app>/api/inngest`), retrying failed steps after 1 s instead of the
- * 15 s+ back-off table, and waits until `/health` answers.
+ * 15 s+ back-off table, and waits until `/health` answers. `binary` defaults to the one the test setup built (outside
+ * Vitest, e.g. in a benchmark, pass the path scripts/inngest-server.sh prints).
  */
-export function startInngestDevServer(): Promise<InngestDevServer> {
-  return retryOnPortClash(startOnce);
+export function startInngestDevServer(options: { binary?: string } = {}): Promise<InngestDevServer> {
+  return retryOnPortClash(() => startOnce(options.binary ?? inngestBinary()));
 }
 
-async function startOnce(): Promise<InngestDevServer> {
+async function startOnce(binary: string): Promise<InngestDevServer> {
   const [port, gateway, gatewayGrpc, executorGrpc, debugApi] = await findFreePorts(5);
-  const server = startServerProcess(inngestBinary(), [
+  const server = startServerProcess(binary, [
     "dev",
     "--no-discovery",
     "--no-poll",

@@ -30,13 +30,17 @@ export interface StageEnvironment {
 }
 
 export async function startStageEnvironment(
-  options: { sandbox?: SandboxOptions } = {},
+  options: {
+    sandbox?: SandboxOptions;
+    /** Admin URL of the PostgreSQL server; default the test setup's (outside Vitest, e.g. in a benchmark, pass one). */
+    postgresUrl?: string;
+  } = {},
 ): Promise<StageEnvironment> {
   const sandbox = await startSandbox({ timings: { pendingMs: 300, renderMs: 2_000 }, ...options.sandbox });
   const outputDir = await mkdtemp(path.join(tmpdir(), "video-gen-engine-"));
   // An empty home: no ~/.alibabacloud/credentials of the machine can leak into a worker.
   const home = await mkdtemp(path.join(tmpdir(), "video-gen-engine-home-"));
-  const database = await createTestDatabase(inject("postgresUrl"));
+  const database = await createTestDatabase(options.postgresUrl ?? inject("postgresUrl"));
   const sql = createPgSqlClient({ connectionString: database.url, max: 3 });
   const metadataStore = createPostgresMetadataStore({ sql });
   // Migrated here, before any worker starts, so the suite can read the store at once.
