@@ -1,13 +1,22 @@
 /**
  * Runs every benchmark (each writes bench/results/<name>.md) and assembles docs/benchmarks.md from the results.
- *   npm run bench            all of them (the copy benchmark moves 1 GiB; the load benchmark takes minutes)
+ *   npm run bench            all of them (the copy benchmark moves 1 GiB; the load benchmarks take minutes each,
+ *                            engine-load builds or reuses the pinned Inngest server)
  *   npm run bench -- --only poll-schedule,cache-hit
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-const BENCHMARKS = ["poll-schedule", "cache-hit", "copy", "conform", "load", "cli-startup"] as const;
+const BENCHMARKS = [
+  "poll-schedule",
+  "cache-hit",
+  "copy",
+  "conform",
+  "load",
+  "engine-load",
+  "cli-startup",
+] as const;
 const { values } = parseArgs({ options: { only: { type: "string" }, "docs-only": { type: "boolean" } } });
 const selected = values.only ? values.only.split(",") : [...BENCHMARKS];
 

@@ -1,0 +1,294 @@
+import type { SandboxStats, SandboxTaskSummary } from "../../src/providers/sandbox/index.ts";
+import { startDevEngine } from "./dev-engine.ts";
+import {
+  fetchRunTrace,
+  fetchStepOutput,
+  type ListedRunV2,
+  listEventsSince,
+  listRunsSince,
+  type ReceivedEvent,
+  type RunTrace,
+} from "./inngest-run-trace.ts";
+import { SAMPLE_IMAGE } from "./requests.ts";
+import { waitUntil } from "./wait-until.ts";
+
+/** The documented render time of wan2.6-i2v-flash and its shape (dashscope.md §5; bench/poll-schedule-benchmark.ts). */
+export const DOCUMENTED_RENDER = { medianS: 75, sigma: 0.4, minS: 45, maxS: 180, pendingS: 2.5 } as const;
+
+/** Clip lengths the distinct requests cycle through (two duration buckets, both learned by the stage). */
+const DURATIONS = [2, 5] as const;
+
+const ENDED: ReadonlySet<string> = new Set(["COMPLETED", "FAILED", "CANCELLED", "SKIPPED"]);
+
+/** The stage's function as the server names it. */
+const VIDEO_GENERATE_SLUG = "video-agent-video-generate";
+
+export interface EngineLoadOptions {
+  /** Requests sent in one batch. */
+  requests: number;
+  /** Share of them that repeat another request exactly (another generation id). */
+  duplicateShare: number;
+  /** Documented render and PENDING times are divided by this. */
+  timeScale: number;
+  /** VIDEO_GEN_BUDGET, and the sandbox's concurrency limit. */
+  budget: number;
+  /** Seed of the render-time draw and of the order of the batch. */
+  seed: number;
+  inngestBinary: string;
+  /** Admin URL of a PostgreSQL server (a database is created on it for the run). */
+  postgresUrl: string;
+  /** Progress lines. */
+  log: (line: string) => void;
+}
+
+/** One distinct request: what makes it distinct, and the provider time drawn for it (ms). */
+export interface DistinctRequest {
+  prompt: string;
+  duration: number;
+  seed: number;
+  pendingMs: number;
+  renderMs: number;
+}
+
+/** One request of the batch, in the order sent. */
+export interface SentRequest {
+  index: number;
+  generationId: string;
+  /** Index into `distinct`. */
+  distinctIndex: number;
+  eventId: string;
+}
+
+/** A run of `video-generate` with its trace and the step outputs the analysis reads. */
+export interface ObservedRun {
+  run: ListedRunV2;
+  trace: RunTrace;
+  /** The request that triggered it. */
+  request: SentRequest;
+  /** Output of `submit` (owners only). */
+  submitted?: { taskId: string; renderEstimate?: { expectedMs: number; source: string; samples: number } };
+  /** Output of the last `poll-<n>` (owners only): the slot hand-over it made. */
+  lastPoll?: { status: string; grantedTo?: string[] };
+}
+
+/** Everything one run of the benchmark observed, raw. Times are epoch ms of this machine's clock. */
+export interface EngineLoadObservations {
+  options: Omit<EngineLoadOptions, "inngestBinary" | "postgresUrl" | "log">;
+  /** VIDEO_GEN_RENDER_ESTIMATE_S given to the worker. */
+  renderEstimateSeconds: number;
+  pendingMs: number;
+  distinct: DistinctRequest[];
+  requests: SentRequest[];
+  /** Just before `POST /e/<key>`. */
+  sentAt: number;
+  tasks: SandboxTaskSummary[];
+  sandboxStats: SandboxStats;
+  /** Every run the batch caused, all functions. */
+  allRuns: ListedRunV2[];
+  runs: ObservedRun[];
+  /** `completed` and `failed` events. */
+  endings: ReceivedEvent[];
+  slotGrants: ReceivedEvent[];
+  /** Record status per generation id (null: no record). */
+  recordStatuses: Record<string, string | null>;
+  slotsLeft: number;
+}
+
+/** mulberry32: a tiny seeded generator, so every run draws the same render times and order. */
+function randomSource(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = Math.imul(state ^ (state >>> 15), state | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Log-normal around the documented median, clipped to the documented range, divided by `timeScale` (ms). */
+function drawRenderMs(random: () => number, timeScale: number): number {
+  // Box-Muller; 1 - random() keeps the logarithm finite.
+  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const seconds = Math.min(
+    DOCUMENTED_RENDER.maxS,
+    Math.max(DOCUMENTED_RENDER.minS, DOCUMENTED_RENDER.medianS * Math.exp(DOCUMENTED_RENDER.sigma * normal)),
+  );
+  return Math.round((seconds * 1000) / timeScale);
+}
+
+/** Runs `work` over `items`, `parallel` at a time, keeping the order. */
+async function mapLimited<T, R>(items: T[], parallel: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
+
+/**
+ * Fans `requests` generations out on `inngest dev` with one `POST /e/<key>` batch, as an orchestrator sends them,
+ * to one `video-gen serve` worker against the sandbox with the documented limits; waits for an ending event of
+ * every request; then reads back everything the analysis needs from the server (runs, traces, events, step
+ * outputs), the sandbox (tasks and counters) and the metadata store.
+ */
+export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineLoadObservations> {
+  const { timeScale, budget, log } = options;
+  const random = randomSource(options.seed);
+  const distinctCount = Math.max(1, Math.round(options.requests * (1 - options.duplicateShare)));
+  const pendingMs = Math.round((DOCUMENTED_RENDER.pendingS * 1000) / timeScale);
+  const renderEstimateSeconds = DOCUMENTED_RENDER.medianS / timeScale;
+  const distinct: DistinctRequest[] = Array.from({ length: distinctCount }, (_, index) => ({
+    prompt: `engine load request ${index}: a harbour at dawn, gulls`,
+    duration: DURATIONS[index % DURATIONS.length]!,
+    seed: 1000 + index,
+    pendingMs,
+    renderMs: drawRenderMs(random, timeScale),
+  }));
+  // Every distinct request once, the rest repeating randomly chosen ones; shuffled, so a repeat may come first.
+  const order = [
+    ...distinct.map((_, index) => index),
+    ...Array.from({ length: options.requests - distinctCount }, () => Math.floor(random() * distinctCount)),
+  ];
+  for (let index = order.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [order[index], order[other]] = [order[other]!, order[index]!];
+  }
+  const renderByPrompt = new Map(distinct.map((request) => [request.prompt, request.renderMs]));
+
+  const engine = await startDevEngine({
+    inngestBinary: options.inngestBinary,
+    postgresUrl: options.postgresUrl,
+    sandbox: {
+      concurrencyLimit: budget,
+      submitsPerSecond: 5,
+      taskQueriesPerSecond: 20,
+      timings: { pendingMs, renderMs: (task) => renderByPrompt.get(task.prompt ?? "") ?? pendingMs },
+    },
+    workerEnvironment: {
+      VIDEO_GEN_BUDGET: String(budget),
+      VIDEO_GEN_RENDER_ESTIMATE_S: String(renderEstimateSeconds),
+    },
+  });
+  try {
+    const { url } = engine.server;
+    const events = order.map((distinctIndex, index) => {
+      const request = distinct[distinctIndex]!;
+      return {
+        name: "video/generation.requested",
+        data: {
+          prompt: request.prompt,
+          reference_image: SAMPLE_IMAGE,
+          duration: request.duration,
+          seed: request.seed,
+          generation_id: `load-${index}`,
+          correlation: { benchmark: "engine-load", request: index },
+        },
+      };
+    });
+    const from = new Date(Date.now() - 2_000);
+    log(`sending ${events.length} events (${distinctCount} distinct) in one batch`);
+    const sentAt = Date.now();
+    const eventIds = await engine.api.sendEvents(events);
+    const requests: SentRequest[] = order.map((distinctIndex, index) => ({
+      index,
+      generationId: `load-${index}`,
+      distinctIndex,
+      eventId: eventIds[index]!,
+    }));
+
+    const expectedMs =
+      distinct.reduce((sum, request) => sum + request.pendingMs + request.renderMs, 0) / budget;
+    const ended = new Set<string>();
+    await waitUntil(
+      `an ending event of each of the ${requests.length} requests`,
+      async () => {
+        const endings = await listEventsSince(
+          url,
+          ["video/generation.completed", "video/generation.failed"],
+          from,
+        );
+        for (const ending of endings) ended.add(String(ending.data.generation_id));
+        log(`${ended.size} / ${requests.length} ended after ${((Date.now() - sentAt) / 1000).toFixed(0)} s`);
+        return ended.size >= requests.length ? true : undefined;
+      },
+      { timeoutMs: 4 * expectedMs + 300_000, intervalMs: 5_000 },
+    );
+    // Every run the batch caused has ended, twice in a row a second apart (an event sent by a run's last step starts
+    // its runs a moment later).
+    let quietSince: number | undefined;
+    const allRuns = await waitUntil(
+      "every run to end",
+      async () => {
+        const listed = await listRunsSince(url, from);
+        if (listed.some((run) => !ENDED.has(run.status))) quietSince = undefined;
+        else quietSince ??= Date.now();
+        return quietSince !== undefined && Date.now() - quietSince >= 1_000 ? listed : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 500 },
+    );
+
+    log(`reading ${allRuns.length} runs, their traces and step outputs back from the server`);
+    const requestByEvent = new Map(requests.map((request) => [request.eventId, request]));
+    const generateRuns = allRuns.filter((run) => run.functionSlug === VIDEO_GENERATE_SLUG);
+    const runs = await mapLimited(generateRuns, 4, async (run): Promise<ObservedRun> => {
+      const request = requestByEvent.get(run.triggerIds[0] ?? "");
+      if (!request) throw new Error(`run ${run.id} was not triggered by the batch`);
+      const trace = await fetchRunTrace(url, run.id);
+      const observed: ObservedRun = { run, trace, request };
+      const submit = trace.steps.find((step) => step.name === "submit");
+      if (submit?.outputId) {
+        observed.submitted = (await fetchStepOutput(url, submit.outputId)) as ObservedRun["submitted"];
+      }
+      const lastPoll = trace.steps.filter((step) => /^poll-\d+$/.test(step.name)).at(-1);
+      if (lastPoll?.outputId) {
+        observed.lastPoll = (await fetchStepOutput(url, lastPoll.outputId)) as ObservedRun["lastPoll"];
+      }
+      return observed;
+    });
+    const endings = await listEventsSince(
+      url,
+      ["video/generation.completed", "video/generation.failed"],
+      from,
+    );
+    const slotGrants = await listEventsSince(url, ["video/generation.slot-granted"], from);
+    const recordStatuses: Record<string, string | null> = {};
+    for (const request of requests) {
+      recordStatuses[request.generationId] =
+        (await engine.stage.metadataStore.get(request.generationId))?.status ?? null;
+    }
+    return {
+      options: {
+        requests: options.requests,
+        duplicateShare: options.duplicateShare,
+        timeScale,
+        budget,
+        seed: options.seed,
+      },
+      renderEstimateSeconds,
+      pendingMs,
+      distinct,
+      requests,
+      sentAt,
+      tasks: [...engine.stage.sandbox.tasks()],
+      sandboxStats: engine.stage.sandbox.stats(),
+      allRuns,
+      runs,
+      endings,
+      slotGrants,
+      recordStatuses,
+      slotsLeft: await engine.stage.metadataStore.countSlots(),
+    };
+  } catch (error) {
+    const worker = engine.workers[0]?.cli().output().stderr.split("\n").slice(-40).join("\n");
+    log(`worker stderr (last lines):\n${worker}\nserver:\n${engine.server.process.logTail()}`);
+    throw error;
+  } finally {
+    await engine.close();
+  }
+}
