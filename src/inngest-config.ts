@@ -14,7 +14,7 @@ import { Inngest } from "inngest";
 import { composeStage } from "./compose-stage.ts";
 import { loadConfig } from "./config.ts";
 import { createVideoGenerateFunctions } from "./functions/video-generate.ts";
-import { videoGenerationChannel } from "./functions/video-generation-realtime.ts";
+import { createRealtimeProgressPublisher } from "./functions/video-generation-realtime.ts";
 
 export const config = loadConfig(process.env);
 
@@ -23,15 +23,6 @@ export const client = new Inngest({ id: config.inngestAppId });
 
 export const stage = await composeStage(config);
 
-if (config.realtime) {
-  stage.dependencies.publishProgress = async (update) => {
-    await client.realtime.publish(videoGenerationChannel({ generationId: update.generationId }).progress, {
-      generation_id: update.generationId,
-      stage: update.stage,
-      provider_status: update.providerStatus ?? null,
-      progress: update.progress ?? null,
-    });
-  };
-}
+if (config.realtime) stage.dependencies.publishProgress = createRealtimeProgressPublisher(client);
 
 export const functions = createVideoGenerateFunctions(client, stage.dependencies);

@@ -1,5 +1,6 @@
-import { realtime } from "inngest";
+import { type Inngest, realtime } from "inngest";
 import { z } from "zod";
+import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 
 /**
  * Realtime channel `video-generation:<id>` with one topic, `progress`: the stage and provider status as the run moves,
@@ -19,3 +20,17 @@ export const videoGenerationChannel = realtime.channel({
     },
   },
 });
+
+/** Publishes each progress update to `video-generation:<id>` through the client's realtime API (non-durable). */
+export function createRealtimeProgressPublisher(
+  client: Inngest.Any,
+): NonNullable<VideoGenerateDependencies["publishProgress"]> {
+  return async (update) => {
+    await client.realtime.publish(videoGenerationChannel({ generationId: update.generationId }).progress, {
+      generation_id: update.generationId,
+      stage: update.stage,
+      provider_status: update.providerStatus ?? null,
+      progress: update.progress ?? null,
+    });
+  };
+}

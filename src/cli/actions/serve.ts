@@ -3,7 +3,7 @@ import { loadConfig } from "../../config.ts";
 import { ConfigurationError } from "../../errors/configuration-error.ts";
 import { InputError } from "../../errors/input-error.ts";
 import { createVideoGenerateFunctions } from "../../functions/video-generate.ts";
-import { videoGenerationChannel } from "../../functions/video-generation-realtime.ts";
+import { createRealtimeProgressPublisher } from "../../functions/video-generation-realtime.ts";
 import { createStageServer } from "../../server/create-stage-server.ts";
 import { type CliIo, untilTerminated, warn } from "../cli-io.ts";
 import { createCliInngestClient } from "../inngest-client.ts";
@@ -55,17 +55,7 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
   const runtime = await composeStage(config);
   try {
     if (config.realtime) {
-      runtime.dependencies.publishProgress = async (update) => {
-        await client.realtime.publish(
-          videoGenerationChannel({ generationId: update.generationId }).progress,
-          {
-            generation_id: update.generationId,
-            stage: update.stage,
-            provider_status: update.providerStatus ?? null,
-            progress: update.progress ?? null,
-          },
-        );
-      };
+      runtime.dependencies.publishProgress = createRealtimeProgressPublisher(client);
     }
     const functions = createVideoGenerateFunctions(client, runtime.dependencies);
     const server = createStageServer({
