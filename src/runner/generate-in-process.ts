@@ -21,6 +21,20 @@ export type GenerationOutcome =
     }
   | { status: "canceled"; generationId: string; providerTaskCanceled: boolean };
 
+/**
+ * Generations run in one process on the same dependencies share one event bus unless the caller gives its own, so a
+ * freed budget slot or an identical generation's ending wakes the runs waiting for it, as Inngest's events would.
+ */
+const buses = new WeakMap<VideoGenerateDependencies, EventBus>();
+function busOf(dependencies: VideoGenerateDependencies): EventBus {
+  let bus = buses.get(dependencies);
+  if (!bus) {
+    bus = new EventBus();
+    buses.set(dependencies, bus);
+  }
+  return bus;
+}
+
 /** The stage error behind an Inngest control error (`NonRetriableError` keeps it as `cause`). */
 function stageErrorOf(error: unknown): VideoGenerationError | undefined {
   for (let current = error, depth = 0; current && depth < 5; depth++) {
@@ -41,7 +55,7 @@ export async function generateInProcess(
   options: InProcessRunOptions = {},
 ): Promise<GenerationOutcome> {
   const runId = options.runId ?? randomUUID();
-  const bus = options.bus ?? new EventBus();
+  const bus = options.bus ?? busOf(dependencies);
   const generationId = generationIdOfRun(request, runId);
   const { provider, metadataStore, settings } = dependencies;
   const cleanUp = async (ending: GenerationEnding) => {

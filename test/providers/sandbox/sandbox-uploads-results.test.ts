@@ -19,6 +19,8 @@ describe("sandbox upload flow and signed result URLs", () => {
     sandbox = await startSandbox({
       timings: { pendingMs: 50, renderMs: 50 },
       now: () => Date.now() + clockOffsetMs,
+      // This file is about uploads and result URLs: its quick submits must not meet the 5 submits/s limit.
+      submitsPerSecond: 100,
     });
     image = await makeImage(640, 480, "jpeg");
   });
