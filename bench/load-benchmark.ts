@@ -100,7 +100,7 @@ Where the makespan goes (each part is a sum over the ${result.tally.tasksCreated
 | detection lag: task ended → the poll that saw it released the slot | ${share(breakdown.detectionLagMs)} | ${breakdown.perTask.detectionLagMs.toFixed(0)} ms |
 | … of which the poll schedule itself (replayed with instant steps) | ${share(breakdown.scheduleLagMs)} | ${breakdown.perTask.scheduleLagMs.toFixed(0)} ms |
 | … of which the steps' own run time (status call, slot renewal, progress write; not scaled) | ${share(breakdown.detectionLagMs - breakdown.scheduleLagMs)} | ${(breakdown.perTask.detectionLagMs - breakdown.perTask.scheduleLagMs).toFixed(0)} ms |
-| idle slots while runs waited for one (hand-over: a freed slot granted, its waiter woken by `slot-granted`) | ${share(breakdown.idleWhileQueuedMs)} | |
+| idle slots while runs waited for one (hand-over: a freed slot granted, its waiter woken by slot-granted) | ${share(breakdown.idleWhileQueuedMs)} | |
 | idle slots in the tail (after the last acquire: fewer runs than slots, copy, persist) | ${share(breakdown.idleTailMs)} | |
 
 Slot steps run: ${breakdown.slotAttempts.total} (at most ${breakdown.slotAttempts.maxPerRun} by one run); status checks: ${breakdown.statusChecks}.

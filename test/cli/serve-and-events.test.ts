@@ -1,3 +1,5 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SAMPLE_IMAGE_PATH } from "../helpers/stage-harness.ts";
 import { type CliFixture, startCliFixture } from "./cli-fixture.ts";
@@ -124,6 +126,22 @@ describe("video-gen send and cancel", () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("duration");
+    expect(received.length).toBe(before);
+  });
+
+  it("send refuses a request larger than one Inngest event and says how to pass the image (exit 2, nothing sent)", async () => {
+    const before = received.length;
+    const requestFile = path.join(fixture.outputDir, "too-large.json");
+    // A 2.4 MiB image inline: 3.2 MB as base64, over the 3 MiB an event may carry.
+    const dataUri = `data:image/jpeg;base64,${Buffer.alloc(2.4 * 1024 * 1024, 7).toString("base64")}`;
+    await writeFile(requestFile, JSON.stringify({ prompt: "too large", reference_image: dataUri }));
+    const result = await runCli(
+      ["send", "--request", requestFile],
+      fixture.environment({ INNGEST_DEV: "1", INNGEST_BASE_URL: eventApiUrl }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("reference_image");
+    expect(result.stderr).toContain("https URL or an s3://bucket/key");
     expect(received.length).toBe(before);
   });
 
