@@ -4,6 +4,7 @@ import path from "node:path";
 import { inject } from "vitest";
 import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
+import { stageProcessEnvironment } from "../helpers/stage-process-environment.ts";
 
 /** A sandbox in the test process, a fresh database and a temp OUTPUT_DIR, shared by the CLI processes of one file. */
 export interface CliFixture {
@@ -25,19 +26,8 @@ export async function startCliFixture(options: { sandbox?: SandboxOptions } = {}
     sandbox,
     outputDir,
     databaseUrl: database.url,
-    environment(overrides = {}) {
-      const environment: Record<string, string> = {
-        HOME: home,
-        OUTPUT_DIR: outputDir,
-        DATABASE_URL: database.url,
-        DASHSCOPE_API_KEY: sandbox.apiKey,
-        DASHSCOPE_HTTP_BASE_URL: sandbox.baseUrl,
-        VIDEO_GEN_ALLOW_HOSTS: `127.0.0.1:${sandbox.port}`,
-        VIDEO_GEN_RENDER_ESTIMATE_S: "1",
-        ...overrides,
-      };
-      return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
-    },
+    environment: (overrides = {}) =>
+      stageProcessEnvironment({ home, outputDir, databaseUrl: database.url, sandbox }, overrides),
     async close() {
       await sandbox.close();
       await database.drop();

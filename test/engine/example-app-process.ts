@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
-import { findFreePort, retryOnPortClash } from "./free-port.ts";
+import { findFreePort, retryOnPortClash } from "../helpers/free-port.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { WaitAborted, waitUntil } from "./wait-until.ts";
 

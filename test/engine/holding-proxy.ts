@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
-import { findFreePort } from "./free-port.ts";
+import { findFreePort } from "../helpers/free-port.ts";
 
 /** An HTTP proxy in front of one worker that can hold back the server's calls to a function. */
 export interface HoldingProxy {

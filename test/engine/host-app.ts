@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { Inngest, referenceFunction } from "inngest";
 import { serve } from "inngest/node";
-import { findFreePort } from "./free-port.ts";
+import { findFreePort } from "../helpers/free-port.ts";
 
 /** One shot of a film: its id and prompt (every shot uses the sample image). */
 export interface Shot {

@@ -1,4 +1,4 @@
-import { findFreePorts, retryOnPortClash } from "./free-port.ts";
+import { findFreePorts, retryOnPortClash } from "../helpers/free-port.ts";
 import { inngestBinary } from "./inngest-binary.ts";
 import { waitForInngestHealth } from "./inngest-health.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
+import { findFreePorts, retryOnPortClash } from "../helpers/free-port.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
-import { findFreePorts, retryOnPortClash } from "./free-port.ts";
 import { inngestBinary } from "./inngest-binary.ts";
 import { waitForInngestHealth } from "./inngest-health.ts";
 import { type RedisServer, startRedisServer } from "./redis-server.ts";

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { findFreePort, retryOnPortClash } from "./free-port.ts";
+import { findFreePort, retryOnPortClash } from "../helpers/free-port.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { WaitAborted, waitUntil } from "./wait-until.ts";
 

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type Server } from "node:http";
-import { findFreePort } from "./free-port.ts";
+import { findFreePort } from "../helpers/free-port.ts";
 
 /** An HTTP load balancer on 127.0.0.1: what puts several workers behind the one URL an Inngest app has. */
 export interface RoundRobinProxy {

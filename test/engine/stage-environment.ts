@@ -10,6 +10,7 @@ import {
 } from "../../src/metadata/index.ts";
 import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
+import { stageProcessEnvironment } from "../helpers/stage-process-environment.ts";
 
 /** Directory of the repository's fixtures: served workers read local reference images only under it. */
 export const FIXTURES_DIR = fileURLToPath(new URL("../../fixtures/", import.meta.url));
@@ -50,20 +51,11 @@ export async function startStageEnvironment(
     databaseUrl: database.url,
     outputDir,
     metadataStore,
-    workerEnvironment(overrides = {}) {
-      const environment: Record<string, string> = {
-        HOME: home,
-        OUTPUT_DIR: outputDir,
-        DATABASE_URL: database.url,
-        DASHSCOPE_API_KEY: sandbox.apiKey,
-        DASHSCOPE_HTTP_BASE_URL: sandbox.baseUrl,
-        VIDEO_GEN_ALLOW_HOSTS: `127.0.0.1:${sandbox.port}`,
-        VIDEO_GEN_RENDER_ESTIMATE_S: "1",
-        REFERENCE_IMAGE_ROOT: FIXTURES_DIR,
-        ...overrides,
-      };
-      return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
-    },
+    workerEnvironment: (overrides = {}) =>
+      stageProcessEnvironment(
+        { home, outputDir, databaseUrl: database.url, sandbox },
+        { REFERENCE_IMAGE_ROOT: FIXTURES_DIR, ...overrides },
+      ),
     async close() {
       await metadataStore.close();
       await sandbox.close();

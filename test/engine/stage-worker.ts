@@ -1,6 +1,6 @@
 import { type CliProcess, startCli } from "../cli/cli-process.ts";
+import { findFreePort, retryOnPortClash } from "../helpers/free-port.ts";
 import { killOnExit } from "./child-cleanup.ts";
-import { findFreePort, retryOnPortClash } from "./free-port.ts";
 
 /** A `video-gen serve` process, run as users run it, and synced to an Inngest server. */
 export interface StageWorker {
