@@ -15,11 +15,15 @@ import {
   nextPollDelayMs,
 } from "../src/functions/poll-schedule.ts";
 import { estimateRenderMs, type RecordedRender } from "../src/functions/render-estimate.ts";
+import {
+  DOCUMENTED_RENDER_SECONDS,
+  drawRenderSeconds,
+  mulberry32,
+} from "../test/helpers/simulated-render-time.ts";
 
 const SEED = 20_260_122;
-/** Render time: log-normal, median 75 s, sigma 0.4 (45 s is then about the 10th and 180 s the 99th percentile),
- * clipped to the reported 45-180 s; preceded by a PENDING (queued) phase uniform in 0-5 s. */
-const RENDER = { medianS: 75, sigma: 0.4, minS: 45, maxS: 180, pendingMaxS: 5 } as const;
+/** Render time: the documented shape (test/helpers/simulated-render-time.ts), after a PENDING phase uniform in 0-5 s. */
+const RENDER = { ...DOCUMENTED_RENDER_SECONDS, pendingMaxS: 5 } as const;
 /** Jobs in flight at once for the query-rate measurement, against DashScope's 20 QPS per account. */
 const CONCURRENT_JOBS = 100;
 
@@ -40,24 +44,8 @@ interface ScheduleState {
 /** A schedule: the sleep before the next check, or null to give up. */
 type Schedule = (state: ScheduleState) => number | null;
 
-/** mulberry32: a tiny, well-known 32-bit PRNG; enough for a simulation. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), state | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function drawTask(random: () => number): Task {
-  // Box-Muller; 1 - random() keeps the logarithm finite.
-  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const renderS = Math.min(
-    RENDER.maxS,
-    Math.max(RENDER.minS, RENDER.medianS * Math.exp(RENDER.sigma * normal)),
-  );
+  const renderS = drawRenderSeconds(random);
   const pendingS = RENDER.pendingMaxS * random();
   return { runningAtMs: pendingS * 1000, finishedAtMs: (pendingS + renderS) * 1000 };
 }

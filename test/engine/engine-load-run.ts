@@ -1,4 +1,9 @@
 import type { SandboxStats, SandboxTaskSummary } from "../../src/providers/sandbox/index.ts";
+import {
+  DOCUMENTED_RENDER_SECONDS,
+  drawRenderSeconds,
+  mulberry32,
+} from "../helpers/simulated-render-time.ts";
 import { startDevEngine } from "./dev-engine.ts";
 import {
   fetchRunTrace,
@@ -13,7 +18,7 @@ import { SAMPLE_IMAGE } from "./requests.ts";
 import { waitUntil } from "./wait-until.ts";
 
 /** The documented render time of wan2.6-i2v-flash and its shape (dashscope.md §5; bench/poll-schedule-benchmark.ts). */
-export const DOCUMENTED_RENDER = { medianS: 75, sigma: 0.4, minS: 45, maxS: 180, pendingS: 2.5 } as const;
+export const DOCUMENTED_RENDER = { ...DOCUMENTED_RENDER_SECONDS, pendingS: 2.5 } as const;
 
 /** Clip lengths the distinct requests cycle through (two duration buckets, both learned by the stage). */
 const DURATIONS = [2, 5] as const;
@@ -94,26 +99,9 @@ export interface EngineLoadObservations {
   slotsLeft: number;
 }
 
-/** mulberry32: a tiny seeded generator, so every run draws the same render times and order. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), state | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** Log-normal around the documented median, clipped to the documented range, divided by `timeScale` (ms). */
+/** A render time from the documented shape, divided by `timeScale` (ms). */
 function drawRenderMs(random: () => number, timeScale: number): number {
-  // Box-Muller; 1 - random() keeps the logarithm finite.
-  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const seconds = Math.min(
-    DOCUMENTED_RENDER.maxS,
-    Math.max(DOCUMENTED_RENDER.minS, DOCUMENTED_RENDER.medianS * Math.exp(DOCUMENTED_RENDER.sigma * normal)),
-  );
-  return Math.round((seconds * 1000) / timeScale);
+  return Math.round((drawRenderSeconds(random) * 1000) / timeScale);
 }
 
 /** Runs `work` over `items`, `parallel` at a time, keeping the order. */
@@ -139,7 +127,7 @@ async function mapLimited<T, R>(items: T[], parallel: number, work: (item: T) =>
  */
 export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineLoadObservations> {
   const { timeScale, budget, log } = options;
-  const random = randomSource(options.seed);
+  const random = mulberry32(options.seed);
   const distinctCount = Math.max(1, Math.round(options.requests * (1 - options.duplicateShare)));
   const pendingMs = Math.round((DOCUMENTED_RENDER.pendingS * 1000) / timeScale);
   const renderEstimateSeconds = DOCUMENTED_RENDER.medianS / timeScale;
