@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
 import { type HoldingProxy, startHoldingProxy } from "./holding-proxy.ts";
 import { engineRequest, requested } from "./requests.ts";
+import { syncApp } from "./sync-app.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
-let engine: DevEngine;
+const engine = useDevEngine();
 let proxy: HoldingProxy;
 beforeAll(async () => {
-  engine = await startDevEngine();
   proxy = await startHoldingProxy(new URL(engine.workers[0]!.endpoint).origin);
-  const synced = await fetch(`${proxy.url}/api/inngest`, { method: "PUT" });
-  expect(await synced.text()).toContain("Successfully registered");
+  await syncApp(`${proxy.url}/api/inngest`);
 }, 180_000);
 afterAll(async () => {
   await proxy?.close();
-  await engine?.close();
 });
 
 describe("a run canceled before it started (still queued at the server)", () => {

@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../cli/cli-process.ts";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 import { waitUntil } from "./wait-until.ts";
 
 /** Prompts carrying this marker render for long: their task holds the only budget slot. */
 const HOLD = "[hold the slot]";
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine({
-    sandbox: {
-      timings: { pendingMs: 300, renderMs: (task) => (task.prompt?.includes(HOLD) ? 12_000 : 500) },
-    },
-    workerEnvironment: { VIDEO_GEN_BUDGET: "1" },
-  });
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
+const engine = useDevEngine({
+  sandbox: {
+    timings: { pendingMs: 300, renderMs: (task) => (task.prompt?.includes(HOLD) ? 12_000 : 500) },
+  },
+  workerEnvironment: { VIDEO_GEN_BUDGET: "1" },
 });
 
 /** Starts a generation that takes the only slot and waits until its task is submitted. */

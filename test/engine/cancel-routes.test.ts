@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
+import { describe, expect, it } from "vitest";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 import { waitUntil } from "./wait-until.ts";
 
 /** Long enough that every cancel below reaches the provider task while it is still PENDING (cancelable). */
 const PENDING_MS = 30_000;
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine({ sandbox: { timings: { pendingMs: PENDING_MS, renderMs: 1_000 } } });
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
-});
+const engine = useDevEngine({ sandbox: { timings: { pendingMs: PENDING_MS, renderMs: 1_000 } } });
 
 /** Sends a request and waits until its provider task is recorded and PENDING at the sandbox. */
 async function startPendingGeneration(label: string) {

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
 import { findFreePort, retryOnPortClash } from "../helpers/free-port.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
+import { syncApp } from "./sync-app.ts";
 import { WaitAborted, waitUntil } from "./wait-until.ts";
 
 /** The example host app: examples/film-pipeline, with the packed stage in its own node_modules. */
@@ -52,11 +53,7 @@ async function startOnce(environment: Record<string, string>): Promise<ExampleAp
       },
       { timeoutMs: START_TIMEOUT_MS },
     );
-    const response = await fetch(endpoint, { method: "PUT", signal: AbortSignal.timeout(30_000) });
-    const text = await response.text();
-    if (!response.ok || !text.includes("Successfully registered")) {
-      throw new Error(`sync of ${endpoint} failed: ${response.status} ${text}\n${app.logTail()}`);
-    }
+    await syncApp(endpoint, app.logTail());
   } catch (error) {
     await app.kill();
     throw error;

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
 import { type HostApp, type Shot, startHostApp } from "./host-app.ts";
 import { SAMPLE_IMAGE } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
-let engine: DevEngine;
+const engine = useDevEngine();
 let hostApp: HostApp;
 beforeAll(async () => {
-  engine = await startDevEngine();
   hostApp = await startHostApp(engine.server.url);
 }, 180_000);
 afterAll(async () => {
   await hostApp?.close();
-  await engine?.close();
 });
 
 describe("fan-out by sendEvent from a host app and fan-in on completed", () => {

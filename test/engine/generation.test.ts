@@ -1,16 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { probeVideo, requireFfmpeg } from "../helpers/ffprobe-video.ts";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine();
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
-});
+const engine = useDevEngine();
 
 describe("an event-triggered generation on the real Inngest dev server", () => {
   it("renders, stores a playable MP4, records it and emits completed with the correlation", async () => {

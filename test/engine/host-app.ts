@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import { Inngest, referenceFunction } from "inngest";
 import { serve } from "inngest/node";
 import { findFreePort } from "../helpers/free-port.ts";
+import { syncApp } from "./sync-app.ts";
 
 /** One shot of a film: its id and prompt (every shot uses the sample image). */
 export interface Shot {
@@ -131,11 +132,11 @@ export async function startHostApp(inngestUrl: string): Promise<HostApp> {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  const synced = await fetch(endpoint, { method: "PUT", signal: AbortSignal.timeout(30_000) });
-  const text = await synced.text();
-  if (!synced.ok || !text.includes("Successfully registered")) {
+  try {
+    await syncApp(endpoint);
+  } catch (error) {
     await close();
-    throw new Error(`sync of the host app failed: ${synced.status} ${text}`);
+    throw error;
   }
   return { endpoint, collected, close };
 }

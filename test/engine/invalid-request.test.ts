@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
+import { describe, expect, it } from "vitest";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine();
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
-});
+const engine = useDevEngine();
 
 /** A stack frame or a path of the worker's files: nothing a caller should see. */
 const INTERNALS = /\n\s+at |node_modules|\.ts:\d+|\/src\/|file:\/\/\//;

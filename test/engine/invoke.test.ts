@@ -1,18 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
 import { type HostApp, startHostApp } from "./host-app.ts";
 import { engineRequest, SAMPLE_IMAGE } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 import { waitUntil } from "./wait-until.ts";
 
-let engine: DevEngine;
+const engine = useDevEngine();
 let hostApp: HostApp;
 beforeAll(async () => {
-  engine = await startDevEngine();
   hostApp = await startHostApp(engine.server.url);
 }, 180_000);
 afterAll(async () => {
   await hostApp?.close();
-  await engine?.close();
 });
 
 describe("invoking the stage (the server adds data._inngest to the invoked event)", () => {

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
+import { describe, expect, it } from "vitest";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine();
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
-});
+const engine = useDevEngine();
 
 describe("a provider task that fails", () => {
   it("ends the run FAILED and emits failed with the provider's code (after a retried 5xx)", async () => {

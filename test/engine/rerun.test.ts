@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
+import { describe, expect, it } from "vitest";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine();
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
-});
+const engine = useDevEngine();
 
 describe("the dashboard's rerun (GraphQL rerun) of a succeeded run", () => {
   it("is answered from the cache: no new provider task, cache_hit true, same video", async () => {

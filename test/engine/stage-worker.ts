@@ -1,6 +1,7 @@
 import { type CliProcess, startCli } from "../cli/cli-process.ts";
 import { findFreePort, retryOnPortClash } from "../helpers/free-port.ts";
 import { killOnExit } from "./child-cleanup.ts";
+import { syncApp } from "./sync-app.ts";
 
 /** A `video-gen serve` process, run as users run it, and synced to an Inngest server. */
 export interface StageWorker {
@@ -54,13 +55,7 @@ async function startOnce(environment: Record<string, string>): Promise<StageWork
   const worker: StageWorker = {
     endpoint,
     cli: () => cli,
-    async sync() {
-      const response = await fetch(endpoint, { method: "PUT", signal: AbortSignal.timeout(30_000) });
-      const text = await response.text();
-      if (!response.ok || !text.includes("Successfully registered")) {
-        throw new Error(`sync of ${endpoint} failed: ${response.status} ${text}\n${cli.output().stderr}`);
-      }
-    },
+    sync: () => syncApp(endpoint, cli.output().stderr),
     kill,
     async restart() {
       await kill();

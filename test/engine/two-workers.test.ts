@@ -1,26 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
 import { engineRequest, requested } from "./requests.ts";
 import { type RoundRobinProxy, startRoundRobinProxy } from "./round-robin-proxy.ts";
+import { syncApp } from "./sync-app.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 
 const BUDGET = 2;
 
-let engine: DevEngine;
+const engine = useDevEngine({
+  workers: 2,
+  sandbox: { timings: { pendingMs: 300, renderMs: 2_000 } },
+  workerEnvironment: { VIDEO_GEN_BUDGET: String(BUDGET) },
+});
 let proxy: RoundRobinProxy;
 beforeAll(async () => {
-  engine = await startDevEngine({
-    workers: 2,
-    sandbox: { timings: { pendingMs: 300, renderMs: 2_000 } },
-    workerEnvironment: { VIDEO_GEN_BUDGET: String(BUDGET) },
-  });
   // One app, one URL: the two workers behind a load balancer, synced through it.
   proxy = await startRoundRobinProxy(engine.workers.map((worker) => new URL(worker.endpoint).origin));
-  const synced = await fetch(`${proxy.url}/api/inngest`, { method: "PUT" });
-  expect(await synced.text()).toContain("Successfully registered");
+  await syncApp(`${proxy.url}/api/inngest`);
 }, 180_000);
 afterAll(async () => {
   await proxy?.close();
-  await engine?.close();
 });
 
 describe("two workers behind one server", () => {

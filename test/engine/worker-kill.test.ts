@@ -1,17 +1,11 @@
 import { access } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEngine, startDevEngine } from "./dev-engine.ts";
+import { describe, expect, it } from "vitest";
 import { engineRequest, requested } from "./requests.ts";
+import { useDevEngine } from "./use-dev-engine.ts";
 import { waitUntil } from "./wait-until.ts";
 
-let engine: DevEngine;
-beforeAll(async () => {
-  engine = await startDevEngine({ sandbox: { timings: { pendingMs: 300, renderMs: 8_000 } } });
-}, 180_000);
-afterAll(async () => {
-  await engine?.close();
-});
+const engine = useDevEngine({ sandbox: { timings: { pendingMs: 300, renderMs: 8_000 } } });
 
 /** Sends a request and waits until its record reaches `status`; the run's id and the generation id. */
 async function startUntil(status: string) {
