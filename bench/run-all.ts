@@ -13,9 +13,13 @@ const BENCHMARKS = [
   "cache-hit",
   "copy",
   "conform",
+  "poster",
   "load",
   "engine-load",
   "cli-startup",
+  "gallery-query",
+  "gallery-http",
+  "metrics-scrape",
 ] as const;
 const { values } = parseArgs({ options: { only: { type: "string" }, "docs-only": { type: "boolean" } } });
 const selected = values.only ? values.only.split(",") : [...BENCHMARKS];

@@ -4,14 +4,23 @@ import type { StageConfig } from "./config.ts";
 import { ConfigurationError } from "./errors/configuration-error.ts";
 import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_CHECKS } from "./functions/poll-schedule.ts";
 import type { VideoGenerateDependencies } from "./functions/video-generate-dependencies.ts";
+import { slotWaitTimings } from "./functions/wait-schedule.ts";
 import { createConformedCopy } from "./media/copy-conformed.ts";
 import { cropToAspect } from "./media/crop-image.ts";
 import { locateFfmpeg } from "./media/ffmpeg-path.ts";
+import { createPosterMaker } from "./media/make-poster.ts";
 import { type LocalFileAccess, resolveReferenceImage } from "./media/reference-image.ts";
 import { openEmbeddedDatabase } from "./metadata/embedded-database.ts";
+import { createGenerationQueries, type GenerationQueries } from "./metadata/generation-queries.ts";
 import type { MetadataStore } from "./metadata/metadata-store.ts";
+import { readOperatorGauges } from "./metadata/operator-gauges.ts";
 import { createPostgresMetadataStore } from "./metadata/postgres-metadata-store.ts";
 import { createPgSqlClient, type SqlClient } from "./metadata/sql-client.ts";
+import { instrumentMetadataStore } from "./metrics/instrument-metadata-store.ts";
+import { instrumentObjectStore } from "./metrics/instrument-object-store.ts";
+import { instrumentProvider } from "./metrics/instrument-provider.ts";
+import { packageVersion } from "./metrics/package-version.ts";
+import { createStageMetrics, type StageMetrics } from "./metrics/stage-metrics.ts";
 import { createSafeFetcher, fetchBytes } from "./net/safe-fetch.ts";
 import { createUrlGuard } from "./net/url-guard.ts";
 import {
@@ -19,15 +28,18 @@ import {
   resolveDashscopeBaseUrl,
 } from "./providers/dashscope/dashscope-credentials.ts";
 import { createDashscopeVideoProvider } from "./providers/dashscope/dashscope-video-provider.ts";
-import { createLocalObjectStore } from "./storage/local-object-store.ts";
-import type { ObjectStore } from "./storage/object-store.ts";
-import { createS3ObjectReader } from "./storage/read-s3-object.ts";
-import { createS3Client } from "./storage/s3-client.ts";
-import { createS3ObjectStore } from "./storage/s3-object-store.ts";
+import { createConfiguredObjectStore } from "./storage/configured-object-store.ts";
 
 /** What a host gets from `composeStage`: the dependencies of the function, a description for health checks, and close. */
 export interface StageRuntime {
   dependencies: VideoGenerateDependencies;
+  /**
+   * The stage's Prometheus metrics, on a registry of their own, counted by these dependencies: serve them with
+   * `createMetricsHandler({ metrics })` behind authentication (docs/metrics.md).
+   */
+  metrics: StageMetrics;
+  /** The read side of the records for the gallery and its JSON API (filters, pages, totals, groups, queue places). */
+  queries: GenerationQueries;
   /** Configuration summary without secrets (for `/healthz` and `--help`). */
   describe(): Record<string, unknown>;
   close(): Promise<void>;
@@ -56,7 +68,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     credentialsFilePath: config.dashscope.credentialsFilePath,
   });
   const baseUrl = resolveDashscopeBaseUrl(config.dashscope.baseUrl);
-  const provider = createDashscopeVideoProvider({
+  const dashscopeProvider = createDashscopeVideoProvider({
     apiKey,
     baseUrl,
     dispatcher: options.providerDispatcher,
@@ -78,34 +90,19 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     throw new ConfigurationError(`FFMPEG_PATH=${config.ffmpegPath} does not run`);
   }
 
-  let objectStore: ObjectStore;
-  let readS3Object: ((bucket: string, key: string, maxBytes: number) => Promise<Uint8Array>) | undefined;
-  if (config.s3) {
-    const client = createS3Client({
-      region: config.s3.region,
-      endpoint: config.s3.endpoint,
-      forcePathStyle: config.s3.forcePathStyle,
-      credentials: config.s3.credentials,
-    });
-    objectStore = createS3ObjectStore({
-      client,
-      bucket: config.s3.bucket,
-      prefix: config.s3.prefix,
-      publicBaseUrl: config.s3.publicBaseUrl,
-      endpoint: config.s3.endpoint,
-      forcePathStyle: config.s3.forcePathStyle,
-      region: config.s3.region,
-      fetcher,
-      maxVideoBytes: config.maxVideoBytes,
-    });
-    readS3Object = createS3ObjectReader(client);
-  } else {
-    objectStore = createLocalObjectStore({
-      rootDir: config.outputDir,
-      fetcher,
-      maxVideoBytes: config.maxVideoBytes,
-    });
-  }
+  const metrics = createStageMetrics({
+    version: packageVersion(),
+    model: dashscopeProvider.model,
+    budgetLimit: config.budget,
+    currency: config.prices.currency,
+    // Read once per scrape from the shared database: every worker reports the same values (aggregate with max()).
+    readGauges: () => readOperatorGauges(sql),
+  });
+  const provider = instrumentProvider(dashscopeProvider, metrics);
+
+  const configured = createConfiguredObjectStore(config, fetcher);
+  const readS3Object = configured.readS3Object;
+  const objectStore = instrumentObjectStore(configured.objectStore, metrics);
 
   let sql: SqlClient;
   if (config.databaseUrl) {
@@ -113,7 +110,8 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
   } else {
     sql = (await openEmbeddedDatabase({ dataDir: path.join(config.outputDir, "metadata") })).sql;
   }
-  const metadataStore: MetadataStore = createPostgresMetadataStore({ sql });
+  // Counts generations started and finished when the database says the record changed (replays and retries do not).
+  const metadataStore: MetadataStore = instrumentMetadataStore(createPostgresMetadataStore({ sql }), metrics);
   try {
     await metadataStore.migrate();
   } catch (error) {
@@ -145,6 +143,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     copyConformed: ffmpeg.ffmpeg
       ? createConformedCopy({ ffmpegPath: ffmpeg.ffmpeg, fetcher, objectStore })
       : undefined,
+    makePoster: ffmpeg.ffmpeg ? createPosterMaker({ ffmpegPath: ffmpeg.ffmpeg }) : undefined,
     now: options.now ?? (() => new Date()),
     settings: {
       defaultPolicy: config.defaultPolicy,
@@ -161,7 +160,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       },
       maxStatusChecks: DEFAULT_MAX_CHECKS,
       // Inngest allows 1,000 steps per run. Waiting is event-driven, so these counts bound only the fallback checks
-      // and do not grow with the wait: at most 402 steps, whatever the queue timeout and deadline (`worstCaseSteps`
+      // and do not grow with the wait: at most 403 steps, whatever the queue timeout and deadline (`worstCaseSteps`
       // in wait-schedule.ts; test/functions/step-budget.test.ts walks the longest path).
       queueTimeoutMs: config.queueTimeoutSeconds * 1000,
       maxSlotChecks: 48,
@@ -173,6 +172,11 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
 
   return {
     dependencies,
+    metrics,
+    queries: createGenerationQueries({
+      sql,
+      staleWaiterMs: slotWaitTimings(dependencies.settings).staleWaiterMs,
+    }),
     describe: () => ({
       provider: { name: provider.name, model: provider.model, base_url: baseUrl, api_key: "set" },
       object_store: config.s3
@@ -186,7 +190,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       metadata_store: config.databaseUrl
         ? { kind: "postgresql" }
         : { kind: "embedded", directory: path.join(config.outputDir, "metadata") },
-      ffmpeg: ffmpeg.ffmpeg ? "available" : "missing (unsupported=conform refused)",
+      ffmpeg: ffmpeg.ffmpeg ? "available" : "missing (unsupported=conform refused, no posters)",
       budget: config.budget,
       image_delivery: config.imageDelivery,
       deadline_s: config.deadlineSeconds,

@@ -47,6 +47,18 @@ export interface StageConfig {
   inngestAppId: string;
   /** VIDEO_GEN_REALTIME=1 publishes progress to the realtime channel `video-generation:<id>` (needs an Inngest server). */
   realtime: boolean;
+  /** The operator pages (gallery, JSON API, media, `/metrics`). */
+  ui: {
+    /**
+     * VIDEO_GEN_UI_TOKEN: the operator token (bearer or the login form's cookie). Unset: the pages are open on a
+     * loopback server and off on any other. Never logged or shown.
+     */
+    token: string | undefined;
+    /** VIDEO_GEN_UI_ACTIONS=1 offers Replay and Cancel on the detail page. Default off (read-only). */
+    actions: boolean;
+    /** VIDEO_GEN_UI_HOSTS: further Host header names the pages answer to (a proxy's public name). */
+    hosts: string[];
+  };
   /** VIDEO_GEN_ALLOW_HOSTS: `host[:port]` entries exempt from the private-address check (local test servers). */
   allowHosts: string[];
   /** REFERENCE_IMAGE_ROOT: the only directory server-side requests may read local images from. */
@@ -129,6 +141,12 @@ const environmentSchema = z.object({
   INNGEST_APP_ID: z.string().min(1).default("video-agent"),
   VIDEO_GEN_REALTIME: booleanFlag("VIDEO_GEN_REALTIME").default(false),
   VIDEO_GEN_ALLOW_HOSTS: z.string().default(""),
+  VIDEO_GEN_UI_TOKEN: z
+    .string()
+    .min(16, { error: "VIDEO_GEN_UI_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)" })
+    .optional(),
+  VIDEO_GEN_UI_ACTIONS: booleanFlag("VIDEO_GEN_UI_ACTIONS").default(false),
+  VIDEO_GEN_UI_HOSTS: z.string().default(""),
   REFERENCE_IMAGE_ROOT: z.string().min(1).optional(),
   VIDEO_GEN_IMAGE_DELIVERY: z
     .enum(["auto", "presigned", "data-uri", "upload"], {
@@ -252,6 +270,13 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
     databaseUrl: env.DATABASE_URL,
     inngestAppId: env.INNGEST_APP_ID,
     realtime: env.VIDEO_GEN_REALTIME,
+    ui: {
+      token: env.VIDEO_GEN_UI_TOKEN,
+      actions: env.VIDEO_GEN_UI_ACTIONS,
+      hosts: env.VIDEO_GEN_UI_HOSTS.split(",")
+        .map((host) => host.trim())
+        .filter((host) => host.length > 0),
+    },
     allowHosts,
     referenceImageRoot: env.REFERENCE_IMAGE_ROOT ? path.resolve(env.REFERENCE_IMAGE_ROOT) : undefined,
     imageDelivery: env.VIDEO_GEN_IMAGE_DELIVERY,

@@ -55,6 +55,21 @@ export {
   videoGenerationRequested,
 } from "./functions/video-generation-events.ts";
 export { videoGenerationChannel } from "./functions/video-generation-realtime.ts";
+export {
+  type ComposedOperatorRoutes,
+  composeOperatorRoutes,
+} from "./gallery/compose-operator-handler.ts";
+export type { GalleryAccessOptions } from "./gallery/gallery-access.ts";
+export { type GalleryActions, InngestUnreachableError } from "./gallery/gallery-actions.ts";
+export { toFetchRequest, toNodeHandler, writeFetchResponse } from "./gallery/node-http-adapter.ts";
+export {
+  createOperatorHandler,
+  type OperatorHandler,
+  type OperatorHandlerOptions,
+} from "./gallery/operator-handler.ts";
+export type { GenerationQueries } from "./metadata/generation-queries.ts";
+export { createMetricsHandler } from "./metrics/metrics-handler.ts";
+export type { StageMetrics } from "./metrics/stage-metrics.ts";
 export { type BusEvent, EventBus } from "./runner/event-bus.ts";
 export { type GenerationOutcome, generateInProcess } from "./runner/generate-in-process.ts";
 export { createStageServer, type StageServerOptions } from "./server/create-stage-server.ts";

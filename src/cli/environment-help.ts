@@ -58,6 +58,13 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
         "1 publishes progress to the realtime channel video-generation:<id> (needs an Inngest server)",
       ],
       [
+        "VIDEO_GEN_UI_TOKEN",
+        "unset",
+        "operator token for the gallery, JSON API, media and /metrics (bearer or sign-in); unset: loopback only",
+      ],
+      ["VIDEO_GEN_UI_ACTIONS", "0", "1 offers Replay and Cancel on the gallery's detail page (serve)"],
+      ["VIDEO_GEN_UI_HOSTS", "empty", "further Host names the gallery answers to (a proxy's public name)"],
+      [
         "VIDEO_GEN_ALLOW_HOSTS",
         "empty",
         "host[:port] list exempt from the private-address check (local test servers)",
@@ -91,7 +98,11 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
       ],
       ["VIDEO_GEN_MAX_VIDEO_BYTES", "2147483648", "largest result accepted"],
       ["VIDEO_GEN_PRICES", "Beijing list prices (CNY)", "JSON price table for cost_estimate"],
-      ["FFMPEG_PATH", "system ffmpeg, else the npm one", "ffmpeg binary (conform policy, sandbox renders)"],
+      [
+        "FFMPEG_PATH",
+        "system ffmpeg, else the npm one",
+        "ffmpeg binary (conform policy, posters, sandbox renders)",
+      ],
       ["FFPROBE_PATH", "system ffprobe, else the npm one", "ffprobe binary"],
       ["HOME", "the user's home", "where ~/.alibabacloud/credentials is looked up"],
       [
@@ -110,6 +121,11 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
         "INNGEST_BASE_URL",
         "Inngest Cloud, or http://localhost:8288 in dev",
         "self-hosted Inngest server URL",
+      ],
+      [
+        "INNGEST_EVENT_API_BASE_URL",
+        "INNGEST_BASE_URL",
+        "where events are sent, when not at INNGEST_BASE_URL (read by the Inngest SDK)",
       ],
       ["SANDBOX_API_KEY", "sk-sandbox", "the key the sandbox accepts (sandbox command only)"],
       ["DEBUG", "unset", "any value prints stack traces of unexpected errors (as --verbose)"],
@@ -142,7 +158,13 @@ const RUN = [
   "FFMPEG_PATH",
   "FFPROBE_PATH",
 ];
-const INNGEST_SEND = ["INNGEST_APP_ID", "INNGEST_EVENT_KEY", "INNGEST_DEV", "INNGEST_BASE_URL"];
+const INNGEST_SEND = [
+  "INNGEST_APP_ID",
+  "INNGEST_EVENT_KEY",
+  "INNGEST_DEV",
+  "INNGEST_BASE_URL",
+  "INNGEST_EVENT_API_BASE_URL",
+];
 
 /** The variables each command reads. */
 export const COMMAND_VARIABLES = {
@@ -155,6 +177,9 @@ export const COMMAND_VARIABLES = {
     "DATABASE_URL",
     "REFERENCE_IMAGE_ROOT",
     "VIDEO_GEN_REALTIME",
+    "VIDEO_GEN_UI_TOKEN",
+    "VIDEO_GEN_UI_ACTIONS",
+    "VIDEO_GEN_UI_HOSTS",
     ...RUN,
     "INNGEST_APP_ID",
     "INNGEST_DEV",
@@ -166,8 +191,10 @@ export const COMMAND_VARIABLES = {
   send: INNGEST_SEND,
   cancel: [...PROVIDER, "OUTPUT_DIR", "DATABASE_URL", ...INNGEST_SEND],
   list: ["OUTPUT_DIR", "DATABASE_URL"],
+  ui: [...STORAGE, "DATABASE_URL", "VIDEO_GEN_UI_TOKEN", "VIDEO_GEN_UI_HOSTS", "VIDEO_GEN_RENDER_ESTIMATE_S"],
   show: ["OUTPUT_DIR", "DATABASE_URL"],
   totals: ["OUTPUT_DIR", "DATABASE_URL"],
+  posters: [...STORAGE, "DATABASE_URL", "FFMPEG_PATH"],
   sandbox: ["SANDBOX_API_KEY", "FFMPEG_PATH"],
   demo: ["OUTPUT_DIR", "DATABASE_URL", "FFMPEG_PATH", "FFPROBE_PATH"],
 } as const satisfies Record<string, readonly string[]>;

@@ -6,12 +6,14 @@ import { cancelCommand } from "./commands/cancel.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { listCommand } from "./commands/list.ts";
+import { postersCommand } from "./commands/posters.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { sandboxCommand } from "./commands/sandbox.ts";
 import { sendCommand } from "./commands/send.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { showCommand } from "./commands/show.ts";
 import { totalsCommand } from "./commands/totals.ts";
+import { uiCommand } from "./commands/ui.ts";
 import { EXIT_CODES } from "./exit-codes.ts";
 
 /** The package's version, from its package.json (two levels up from both src/cli and dist/cli). */
@@ -56,9 +58,11 @@ export function createProgram(io: CliIo): { program: Command; exitCode(): number
     generateCommand(runner),
     sendCommand(runner),
     serveCommand(runner),
+    uiCommand(runner),
     listCommand(runner),
     showCommand(runner),
     totalsCommand(runner),
+    postersCommand(runner),
     replayCommand(runner),
     cancelCommand(runner),
     sandboxCommand(runner),

@@ -2,6 +2,7 @@ import type { CostEstimate, PriceTable } from "../contract/cost-estimate.ts";
 import type { GenerationWarning } from "../contract/generation-warning.ts";
 import type { UnsupportedPolicy } from "../contract/video-generate-request.ts";
 import type { ConformedCopyInput } from "../media/copy-conformed.ts";
+import type { MakePoster } from "../media/make-poster.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { VideoProvider } from "../providers/provider.ts";
 import type { ObjectStore, StoredVideo } from "../storage/object-store.ts";
@@ -85,6 +86,11 @@ export interface VideoGenerateDependencies {
    * Absent when ffmpeg is not available; `conform` then fails at validation.
    */
   copyConformed?(input: ConformedCopyInput): Promise<StoredVideo>;
+  /**
+   * Makes the poster of a local MP4 (ffmpeg's `thumbnail` filter over frames that are not black, 640 px, WebP or
+   * JPEG). Absent when ffmpeg is not available; the `poster` step then records a warning instead of a poster.
+   */
+  makePoster?: MakePoster;
   /** Optional realtime publisher; failures are logged and ignored (no Inngest server must not fail a run). */
   publishProgress?(update: ProgressUpdate): Promise<void>;
   /** Clock, injectable for tests. */

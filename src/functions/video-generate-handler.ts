@@ -9,6 +9,7 @@ import { answerFromStored, findCachedResult } from "./steps/cache-check-step.ts"
 import { copyResult } from "./steps/copy-step.ts";
 import { sensitiveRequestValues } from "./steps/event-request.ts";
 import { persistResult } from "./steps/persist-step.ts";
+import { makeGenerationPoster, withPosterWarning } from "./steps/poster-step.ts";
 import { resolveGenerationImage } from "./steps/resolve-image-step.ts";
 import { submitTask } from "./steps/submit-step.ts";
 import { validateGeneration } from "./steps/validate-step.ts";
@@ -20,7 +21,7 @@ import { waitForSlot } from "./wait-for-slot.ts";
 /**
  * The durable `video-generate` pipeline, step by step as in the README's diagram:
  * validate → resolve-image → cache-check → claim (or wait for an identical generation) → slot → submit →
- * (wait-N, poll-N)… → copy → persist → notify.
+ * (wait-N, poll-N)… → copy → poster → persist → notify (a cache hit: cache-check → poster → persist → notify).
  * Every side effect is a step with a stable id (the memoization keys of runs in flight); each step's body is a
  * function of its own in `./steps`. Code between steps is deterministic, so a replay after a crash or deploy re-runs
  * nothing that already happened. Errors leave through `toInngestError`, the one place that decides what is retried.
@@ -66,7 +67,25 @@ async function generate(
     ),
   );
 
-  const finish = async (response: VideoGenerateResponse): Promise<VideoGenerateResponse> => {
+  /** poster → persist → notify; `sourceGenerationId` names the generation whose stored video answers this one. */
+  const finish = async (
+    answer: VideoGenerateResponse,
+    sourceGenerationId?: string,
+  ): Promise<VideoGenerateResponse> => {
+    // Never throws: a generation without a poster is still a stored video, with a warning saying why.
+    const poster = await step.run(
+      "poster",
+      inThisStep(() =>
+        makeGenerationPoster({
+          generationId,
+          response: answer,
+          sourceGenerationId,
+          dependencies,
+          logger: context.logger,
+        }),
+      ),
+    );
+    const response = poster.posterKey === null ? withPosterWarning(answer, poster.reason) : answer;
     const persisted = await step.run(
       "persist",
       inThisStep(() => persistResult({ generationId, response, requestedAt, dependencies, progress })),
@@ -96,11 +115,13 @@ async function generate(
         findCachedResult({ generationId, cacheKey: resolved.cacheKey, dependencies, progress }),
       ),
     );
-    if (cached) return finish(answerFromStored(cached, generationId, resolved.warnings));
+    if (cached) {
+      return finish(answerFromStored(cached, generationId, resolved.warnings), cached.generation_id);
+    }
   }
 
   const shared = await claimOrShareIdentical({ context, generationId, resolved, dependencies, progress });
-  if (shared) return finish(answerFromStored(shared, generationId, resolved.warnings));
+  if (shared) return finish(answerFromStored(shared, generationId, resolved.warnings), shared.generation_id);
 
   await waitForSlot({ context, generationId, dependencies, progress });
 

@@ -64,6 +64,6 @@ export function worstCaseSteps(
   const duplicates = 2 * settings.maxDuplicateChecks; // a wait and a check each
   const slots = 2 * settings.maxSlotChecks - 1; // a check each, a wait between two checks
   const polls = 2 * settings.maxStatusChecks; // a sleep and a check each
-  const end = 5; // submit, slot-handover, copy, persist, notify (the deadline path takes fewer)
+  const end = 6; // submit, slot-handover, copy, poster, persist, notify (the deadline path takes fewer)
   return start + claims + duplicates + slots + polls + end;
 }

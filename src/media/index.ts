@@ -8,6 +8,13 @@ export {
 } from "./conform-video.ts";
 export { centeredCrop, cropToAspect } from "./crop-image.ts";
 export { type FfmpegPaths, locateFfmpeg } from "./ffmpeg-path.ts";
+export {
+  createPosterMaker,
+  type MakePoster,
+  type Poster,
+  type PosterMakerOptions,
+  posterArguments,
+} from "./make-poster.ts";
 export type { MediaInfo } from "./media-info.ts";
 export { createMp4Probe, type Mp4Probe, probeMp4File, probeMp4Stream } from "./mp4-probe.ts";
 export {

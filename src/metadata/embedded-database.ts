@@ -9,11 +9,20 @@ import { createPgliteSqlClient, type SqlClient } from "./sql-client.ts";
 const LOCK_STALE_MS = 10_000;
 /** How often the owner refreshes its lock, in ms (well inside the stale time, even with a busy event loop). */
 const LOCK_UPDATE_MS = 2_000;
+/** While the directory is locked, an opening process tries again this often, in ms... */
+export const EMBEDDED_LOCK_RETRY_INTERVAL_MS = 1_000;
+/** ...this many times (past the stale time, so a killed owner's lock is taken over): about 12 s in all. */
+export const EMBEDDED_LOCK_RETRIES = Math.ceil((LOCK_STALE_MS + 2_000) / EMBEDDED_LOCK_RETRY_INTERVAL_MS);
 
 /** Options of {@link openEmbeddedDatabase}. */
 export interface EmbeddedDatabaseOptions {
   /** Directory of the database files, created if missing (the default layout puts it at `OUTPUT_DIR/metadata`). */
   dataDir: string;
+  /**
+   * Wait for another process's lock to go (about 12 s, see EMBEDDED_LOCK_RETRIES). Default true; false fails at once
+   * with `embedded_database_locked` (the on-demand opener, which must never make a waiting `generate` wait longer).
+   */
+  waitForLock?: boolean;
 }
 
 /** An open embedded database, owned by this process until closed. */
@@ -42,12 +51,15 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Pr
       update: LOCK_UPDATE_MS,
       // A lock left by a killed process goes stale after LOCK_STALE_MS: wait that long before calling it taken, so
       // rerunning a command right after killing it works.
-      retries: {
-        retries: Math.ceil((LOCK_STALE_MS + 2_000) / 1_000),
-        minTimeout: 1_000,
-        maxTimeout: 1_000,
-        factor: 1,
-      },
+      retries:
+        options.waitForLock === false
+          ? 0
+          : {
+              retries: EMBEDDED_LOCK_RETRIES,
+              minTimeout: EMBEDDED_LOCK_RETRY_INTERVAL_MS,
+              maxTimeout: EMBEDDED_LOCK_RETRY_INTERVAL_MS,
+              factor: 1,
+            },
       // Another process took the directory over (this one stalled past the stale time): stop writing to it at once.
       onCompromised: () => void db?.close().catch(() => {}),
     });

@@ -72,6 +72,13 @@ export interface GenerationRecord {
   result: VideoGenerateResponse | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /**
+   * Object key of the poster beside the video (`posters/<video base name>.webp`, `.jpg` from an ffmpeg without
+   * WebP), in the same store; null until one is made (older records: `video-gen posters --backfill`).
+   */
+  posterKey: string | null;
+  /** Object key of the stored copy of the reference image (`images/<sha256>.<ext>`); null before it is stored. */
+  imageKey: string | null;
 }
 
 /** How the reference image reached the provider (VIDEO_GEN_IMAGE_DELIVERY). */

@@ -14,7 +14,8 @@ export {
   TERMINAL_STATUSES,
   type Totals,
 } from "./generation-record.ts";
-export type { MetadataStore } from "./metadata-store.ts";
+export { posterKeyOf, videoKeyOfRecord, videoKeyOfStorageUri } from "./media-keys.ts";
+export type { GenerationUpsert, MetadataStore } from "./metadata-store.ts";
 export { loadMigrations, type Migration, migrate } from "./migrate.ts";
 export { createPostgresMetadataStore, type PostgresMetadataStoreOptions } from "./postgres-metadata-store.ts";
 export {

@@ -17,6 +17,9 @@ import type {
   Totals,
 } from "./generation-record.ts";
 
+/** What `upsertGeneration` did to the record (see there). */
+export type GenerationUpsert = "created" | "restarted" | "refreshed";
+
 /**
  * The stage's state in PostgreSQL (or the embedded PGlite): generation records, the cache-key claims and the
  * account-wide provider budget. Every operation is one short transaction, safe to repeat (step retries call them
@@ -30,7 +33,9 @@ export interface MetadataStore {
   /**
    * Creates the record at validation, or refreshes it on a replay of the same run (status and progress stay). A new
    * run (another run id) of a generation that failed or was canceled, or a `refresh`/`bypass` run of a succeeded one,
-   * starts it afresh: status `pending`, task and result forgotten.
+   * starts it afresh: status `pending`, task and result forgotten. Returns what happened to the record: `created`,
+   * `restarted` (a new run started an ended one afresh) or `refreshed` (a repeat: a step retry, a replay, a second
+   * worker); exactly one caller sees `created` or `restarted` per start, whichever process it runs in (metrics count it).
    */
   upsertGeneration(input: {
     generationId: string;
@@ -40,7 +45,7 @@ export interface MetadataStore {
     model: string;
     correlation: Record<string, unknown> | null;
     runId: string | null;
-  }): Promise<void>;
+  }): Promise<GenerationUpsert>;
 
   /**
    * Records a generation that ended before its run wrote a record: a request refused by validation, or a run
@@ -112,9 +117,31 @@ export interface MetadataStore {
     generationId: string,
     input: { stage: GenerationStage; status?: GenerationStatus; providerStatus?: string },
   ): Promise<void>;
-  recordSucceeded(generationId: string, response: VideoGenerateResponse): Promise<void>;
-  recordFailed(generationId: string, input: { code: string; message: string }): Promise<void>;
-  recordCanceled(generationId: string, input: { reason: string }): Promise<void>;
+  /**
+   * The terminal updates. Each returns whether this call ended the record: `false` when it had already ended (a step
+   * retry, a replay, another worker first), so that exactly one caller counts each ending.
+   */
+  recordSucceeded(generationId: string, response: VideoGenerateResponse): Promise<boolean>;
+  recordFailed(generationId: string, input: { code: string; message: string }): Promise<boolean>;
+  recordCanceled(generationId: string, input: { reason: string }): Promise<boolean>;
+
+  /**
+   * Records the object key of the generation's poster (`null` forgets it). Any status: the backfill adds posters
+   * to records that ended long ago. Fails with `generation_not_found` for an unknown id.
+   */
+  recordPoster(generationId: string, posterKey: string | null): Promise<void>;
+  /** Records the object key of the stored copy of the reference image (`images/<sha256>.<ext>`). Any status. */
+  recordImageKey(generationId: string, imageKey: string): Promise<void>;
+  /**
+   * Records that lack a medium, newest first, for `video-gen posters --backfill`: `poster`, succeeded records
+   * without a poster key; `image`, records with an image hash but no image key. `before` continues after the last
+   * record of the previous page (keyset: its `createdAt` and `generationId`).
+   */
+  listMissingMedia(input: {
+    missing: "poster" | "image";
+    limit: number;
+    before?: { createdAt: string; generationId: string };
+  }): Promise<GenerationRecord[]>;
 
   /**
    * The most recent renders this deployment finished at `resolution` (succeeded, not answered from the cache, with

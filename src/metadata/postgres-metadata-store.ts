@@ -1,21 +1,16 @@
 import type { GenerationWarning } from "../contract/generation-warning.ts";
-import type { CacheMode } from "../contract/video-generate-request.ts";
-import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
 import type { WanResolution } from "../contract/wan-model.ts";
 import { StorageError } from "../errors/storage-error.ts";
-import { isVideoGenerationError } from "../errors/video-generation-error.ts";
+import { guard } from "./database-error.ts";
 import {
   CLAIMING_STATUSES,
   type ClaimResult,
-  type GenerationRecord,
-  type GenerationStage,
   type GenerationStatus,
-  type ImageDelivery,
   type SlotRequest,
-  type SubmitState,
   TERMINAL_STATUSES,
   type Totals,
 } from "./generation-record.ts";
+import { type GenerationRow, RECORD_COLUMNS, toIso, toRecord } from "./generation-row.ts";
 import type { MetadataStore } from "./metadata-store.ts";
 import { migrate } from "./migrate.ts";
 import type { SqlClient } from "./sql-client.ts";
@@ -40,42 +35,6 @@ const LIST_LIMIT_MAX = 1000;
 const CLAIMING_SQL = CLAIMING_STATUSES.map((status) => `'${status}'`).join(", ");
 const TERMINAL_SQL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
 
-const RECORD_COLUMNS = `generation_id, cache_key, cache_mode, status, stage, provider_status, request, warnings, provider,
-  model, task_id, provider_request_id, attached_to, submit_state, submit_attempted_at, image_delivery, image_sha256,
-  correlation, run_id,
-  created_at, updated_at, submitted_at, completed_at, result, error_code, error_message`;
-
-type Timestamp = Date | string | null;
-
-interface GenerationRow {
-  generation_id: string;
-  cache_key: string | null;
-  cache_mode: CacheMode;
-  status: GenerationStatus;
-  stage: GenerationStage;
-  provider_status: string | null;
-  request: Record<string, unknown>;
-  warnings: GenerationWarning[];
-  provider: string;
-  model: string;
-  task_id: string | null;
-  provider_request_id: string | null;
-  attached_to: string | null;
-  submit_state: SubmitState;
-  submit_attempted_at: Timestamp;
-  image_delivery: ImageDelivery | null;
-  image_sha256: string | null;
-  correlation: Record<string, unknown> | null;
-  run_id: string | null;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  submitted_at: Timestamp;
-  completed_at: Timestamp;
-  result: VideoGenerateResponse | null;
-  error_code: string | null;
-  error_message: string | null;
-}
-
 /**
  * The metadata store on PostgreSQL (or PGlite) through a {@link SqlClient}. Every operation is one short
  * transaction; times come from the database's `now()` so that many processes agree. Errors are StorageErrors:
@@ -96,7 +55,7 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
         // A new run of a generation that ended without a result (or a refresh of a succeeded one) starts it afresh.
         // A task that had SUCCEEDED at the provider (the run failed later, e.g. storage down during the copy) is
         // kept, so the new run copies that video instead of paying for another; any other task is forgotten.
-        await sql.query(
+        const restarted = await sql.query(
           `UPDATE generations SET status = 'pending', stage = 'validate', attached_to = NULL, completed_at = NULL,
              result = NULL, error_code = NULL, error_message = NULL,
              task_id = CASE WHEN keeps_task THEN task_id END,
@@ -105,32 +64,43 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
              submit_attempted_at = CASE WHEN keeps_task THEN submit_attempted_at END,
              submitted_at = CASE WHEN keeps_task THEN submitted_at END,
              provider_status = CASE WHEN keeps_task THEN provider_status END,
-             video_seconds = NULL, cost_amount = NULL, cost_currency = NULL, cache_hit = NULL, updated_at = now()
+             video_seconds = NULL, cost_amount = NULL, cost_currency = NULL, cache_hit = NULL, poster_key = NULL,
+             updated_at = now(),
+             started_at = now()
            FROM (SELECT generation_id AS id, (status = 'failed' AND provider_status = 'SUCCEEDED'
                    AND submitted_at > now() - interval '23 hours') AS keeps_task
                  FROM generations WHERE generation_id = $1) AS previous
            WHERE previous.id = generations.generation_id AND run_id IS DISTINCT FROM $2
-             AND (status IN ('failed', 'canceled') OR (status = 'succeeded' AND $3 <> 'use'))`,
+             AND (status IN ('failed', 'canceled') OR (status = 'succeeded' AND $3 <> 'use'))
+           RETURNING generations.generation_id`,
           [input.generationId, input.runId, input.cacheMode],
         );
-        // On a replay of the same run the record is refreshed, but its status and progress stay as they are.
-        await sql.query(
+        const values = [
+          input.generationId,
+          JSON.stringify(input.request),
+          input.cacheMode,
+          input.provider,
+          input.model,
+          input.correlation === null ? null : JSON.stringify(input.correlation),
+          input.runId,
+        ];
+        // Insert and refresh are two statements so that exactly one caller learns it created the record (the
+        // losers of a race wait on the primary key, then refresh).
+        const created = await sql.query(
           `INSERT INTO generations (generation_id, request, cache_mode, provider, model, correlation, run_id, status, stage)
            VALUES ($1, $2::text::jsonb, $3, $4, $5, $6::text::jsonb, $7, 'pending', 'validate')
-           ON CONFLICT (generation_id) DO UPDATE SET
-             request = EXCLUDED.request, cache_mode = EXCLUDED.cache_mode, provider = EXCLUDED.provider,
-             model = EXCLUDED.model, correlation = EXCLUDED.correlation,
-             run_id = coalesce(EXCLUDED.run_id, generations.run_id), updated_at = now()`,
-          [
-            input.generationId,
-            JSON.stringify(input.request),
-            input.cacheMode,
-            input.provider,
-            input.model,
-            input.correlation === null ? null : JSON.stringify(input.correlation),
-            input.runId,
-          ],
+           ON CONFLICT (generation_id) DO NOTHING RETURNING generation_id`,
+          values,
         );
+        if (created.rows.length > 0) return "created";
+        // On a replay of the same run the record is refreshed, but its status and progress stay as they are.
+        await sql.query(
+          `UPDATE generations SET request = $2::text::jsonb, cache_mode = $3, provider = $4, model = $5,
+             correlation = $6::text::jsonb, run_id = coalesce($7, run_id), updated_at = now()
+           WHERE generation_id = $1`,
+          values,
+        );
+        return restarted.rows.length > 0 ? "restarted" : "refreshed";
       }),
 
     recordEarlyEnding: (input) =>
@@ -142,9 +112,10 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
            ON CONFLICT (generation_id) DO UPDATE SET
              request = EXCLUDED.request, correlation = EXCLUDED.correlation, run_id = EXCLUDED.run_id,
              status = EXCLUDED.status, stage = EXCLUDED.stage, error_code = EXCLUDED.error_code,
-             error_message = EXCLUDED.error_message, completed_at = now(), updated_at = now(),
+             error_message = EXCLUDED.error_message, completed_at = now(), updated_at = now(), started_at = now(),
              result = NULL, task_id = NULL, provider_request_id = NULL, submit_state = 'none',
-             submit_attempted_at = NULL, submitted_at = NULL, provider_status = NULL, attached_to = NULL
+             submit_attempted_at = NULL, submitted_at = NULL, provider_status = NULL, attached_to = NULL,
+             poster_key = NULL, image_key = NULL
            WHERE generations.status IN ('failed', 'canceled') AND generations.run_id IS DISTINCT FROM EXCLUDED.run_id
            RETURNING generation_id`,
           [
@@ -375,8 +346,8 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
       }),
 
     recordSucceeded: (generationId, response) =>
-      guard("recordSucceeded", async () => {
-        await updateUnlessTerminal(
+      guard("recordSucceeded", () =>
+        updateUnlessTerminal(
           generationId,
           `UPDATE generations SET status = 'succeeded', stage = 'done', result = $2::text::jsonb,
              video_seconds = $3, cost_amount = $4, cost_currency = $5, cache_hit = $6, render_ms = $7,
@@ -391,29 +362,68 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
             response.cache_hit,
             response.cache_hit ? null : (response.timings.render_ms ?? null),
           ],
-        );
-      }),
+        ),
+      ),
 
     recordFailed: (generationId, { code, message }) =>
-      guard("recordFailed", async () => {
-        await updateUnlessTerminal(
+      guard("recordFailed", () =>
+        updateUnlessTerminal(
           generationId,
           `UPDATE generations SET status = 'failed', error_code = $2, error_message = $3,
              completed_at = now(), updated_at = now()
            WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
           [generationId, code, message],
-        );
-      }),
+        ),
+      ),
 
     recordCanceled: (generationId, { reason }) =>
-      guard("recordCanceled", async () => {
-        await updateUnlessTerminal(
+      guard("recordCanceled", () =>
+        updateUnlessTerminal(
           generationId,
           `UPDATE generations SET status = 'canceled', error_code = 'canceled', error_message = $2,
              completed_at = now(), updated_at = now()
            WHERE generation_id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING generation_id`,
           [generationId, reason],
+        ),
+      ),
+
+    recordPoster: (generationId, posterKey) =>
+      guard("recordPoster", async () => {
+        const { rows } = await sql.query(
+          "UPDATE generations SET poster_key = $2, updated_at = now() WHERE generation_id = $1 RETURNING generation_id",
+          [generationId, posterKey],
         );
+        if (rows.length === 0) throw notFound(generationId);
+      }),
+
+    recordImageKey: (generationId, imageKey) =>
+      guard("recordImageKey", async () => {
+        const { rows } = await sql.query(
+          "UPDATE generations SET image_key = $2, updated_at = now() WHERE generation_id = $1 RETURNING generation_id",
+          [generationId, imageKey],
+        );
+        if (rows.length === 0) throw notFound(generationId);
+      }),
+
+    listMissingMedia: ({ missing, limit, before }) =>
+      guard("listMissingMedia", async () => {
+        // The conditions match the partial indexes of migration 004, so a page is one index range.
+        const condition =
+          missing === "poster"
+            ? "status = 'succeeded' AND poster_key IS NULL"
+            : "image_key IS NULL AND image_sha256 IS NOT NULL";
+        const { rows } = await sql.query<GenerationRow>(
+          `SELECT ${RECORD_COLUMNS} FROM generations
+           WHERE ${condition}
+             AND ($1::timestamptz IS NULL OR (created_at, generation_id) < ($1::timestamptz, $2::text))
+           ORDER BY created_at DESC, generation_id DESC LIMIT $3::int`,
+          [
+            before?.createdAt ?? null,
+            before?.generationId ?? "",
+            Math.min(Math.max(Math.trunc(limit), 1), LIST_LIMIT_MAX),
+          ],
+        );
+        return rows.map(toRecord);
       }),
 
     recentRenders: ({ resolution, limit }) =>
@@ -497,13 +507,18 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
 
   /**
    * Runs a terminal or progress update that must not touch a finished record. Zero rows updated means either
-   * finished (a repeated call: nothing to do) or missing (a caller bug: reported).
+   * finished (a repeated call: nothing to do) or missing (a caller bug: reported). Returns whether a row changed.
    */
-  async function updateUnlessTerminal(generationId: string, text: string, params: unknown[]): Promise<void> {
+  async function updateUnlessTerminal(
+    generationId: string,
+    text: string,
+    params: unknown[],
+  ): Promise<boolean> {
     const { rows } = await sql.query(text, params);
-    if (rows.length > 0) return;
+    if (rows.length > 0) return true;
     const existing = await sql.query("SELECT 1 FROM generations WHERE generation_id = $1", [generationId]);
     if (existing.rows.length === 0) throw notFound(generationId);
+    return false;
   }
 }
 
@@ -609,96 +624,7 @@ function notFound(generationId: string): StorageError {
   });
 }
 
-function toRecord(row: GenerationRow): GenerationRecord {
-  return {
-    generationId: row.generation_id,
-    cacheKey: row.cache_key,
-    cacheMode: row.cache_mode,
-    status: row.status,
-    stage: row.stage,
-    providerStatus: row.provider_status,
-    request: row.request,
-    warnings: row.warnings,
-    provider: row.provider,
-    model: row.model,
-    taskId: row.task_id,
-    providerRequestId: row.provider_request_id,
-    attachedTo: row.attached_to,
-    submitState: row.submit_state,
-    submitAttemptedAt: toIso(row.submit_attempted_at),
-    imageDelivery: row.image_delivery,
-    imageSha256: row.image_sha256,
-    correlation: row.correlation,
-    runId: row.run_id,
-    createdAt: toIso(row.created_at) ?? "",
-    updatedAt: toIso(row.updated_at) ?? "",
-    submittedAt: toIso(row.submitted_at),
-    completedAt: toIso(row.completed_at),
-    result: row.result,
-    errorCode: row.error_code,
-    errorMessage: row.error_message,
-  };
-}
-
-/** Both drivers return timestamptz as Date; the string branch keeps custom type parsers working. */
-function toIso(value: Timestamp): string | null {
-  if (value === null) return null;
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
-
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const details = error as { code?: unknown; constraint?: unknown };
   return details?.code === "23505" && details.constraint === constraint;
-}
-
-/** Connection-level failures: the server is down, restarting, refusing connections, or the socket broke. */
-const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENOTFOUND",
-  "57P01", // admin_shutdown
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now (starting up or shutting down)
-  "53300", // too_many_connections
-]);
-const UNAVAILABLE_MESSAGE =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed/i;
-/** Transient conflicts that succeed when repeated. */
-const CONFLICT_CODES = new Set(["40001", "40P01", "55P03"]);
-
-async function guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw toStorageError(operation, error);
-  }
-}
-
-function toStorageError(operation: string, error: unknown): Error {
-  if (isVideoGenerationError(error)) return error;
-  const code =
-    typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "";
-  const message = error instanceof Error ? error.message : String(error);
-  if (UNAVAILABLE_CODES.has(code) || code.startsWith("08") || UNAVAILABLE_MESSAGE.test(message)) {
-    return new StorageError(`Metadata database unavailable during ${operation}: ${message}`, {
-      code: "database_unavailable",
-      retryable: true,
-      cause: error,
-    });
-  }
-  if (CONFLICT_CODES.has(code)) {
-    return new StorageError(`Metadata ${operation} hit a concurrent update (${code}): ${message}`, {
-      code: "database_conflict",
-      retryable: true,
-      cause: error,
-    });
-  }
-  return new StorageError(`Metadata ${operation} failed${code ? ` (${code})` : ""}: ${message}`, {
-    code: code === "23505" ? "constraint_violation" : "database_error",
-    retryable: false,
-    cause: error,
-  });
 }

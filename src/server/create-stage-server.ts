@@ -1,6 +1,8 @@
 import http from "node:http";
 import type { Inngest, InngestFunction } from "inngest";
 import { serve } from "inngest/node";
+import { toNodeHandler } from "../gallery/node-http-adapter.ts";
+import type { OperatorHandler } from "../gallery/operator-handler.ts";
 
 export interface StageServerOptions {
   client: Inngest.Any;
@@ -11,15 +13,26 @@ export interface StageServerOptions {
   checkDatabase: () => Promise<unknown>;
   /** Where Inngest calls the functions. Default `/api/inngest`. */
   servePath?: string;
+  /** The operator routes (gallery, JSON API, media, `/metrics`), from `composeOperatorRoutes`; absent: none. */
+  operator?: OperatorHandler;
+  /** Told about errors of the operator routes that could not be answered. */
+  onError?: (error: unknown) => void;
 }
 
 /**
- * The HTTP face of the stage: Inngest's endpoint (signed requests only, unless dev mode) and `GET /healthz`.
+ * The HTTP face of the stage: Inngest's endpoint (signed requests only, unless dev mode), `GET /healthz`, and the
+ * operator routes when given (`/gallery`, `/api/generations`, `/media/…`, `/metrics`).
  * Any number of these can run behind one Inngest app; all state is in PostgreSQL and S3.
  */
 export function createStageServer(options: StageServerOptions): http.Server {
   const servePath = options.servePath ?? "/api/inngest";
   const inngestHandler = serve({ client: options.client, functions: [...options.functions], servePath });
+  const operator = options.operator ? toNodeHandler(options.operator) : undefined;
+  const endpoints = [
+    servePath,
+    "/healthz",
+    ...(operator ? ["/gallery", "/api/generations", "/metrics"] : []),
+  ];
 
   return http.createServer((request, response) => {
     const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
@@ -31,8 +44,21 @@ export function createStageServer(options: StageServerOptions): http.Server {
       });
       return;
     }
-    response.writeHead(404, { "content-type": "application/json" });
-    response.end(JSON.stringify({ error: "not found", endpoints: [servePath, "/healthz"] }));
+    const notFound = () => {
+      response.writeHead(404, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: "not found", endpoints }));
+    };
+    if (!operator) return notFound();
+    if (pathname === "/" && request.method === "GET") {
+      response.writeHead(303, { location: "/gallery" });
+      response.end();
+      return;
+    }
+    operator(request, response, notFound).catch((error: unknown) => {
+      options.onError?.(error);
+      if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: "unexpected error; see the server log" }));
+    });
   });
 }
 

@@ -1,4 +1,7 @@
 import type { MediaInfo } from "../media/media-info.ts";
+import type { ByteRange, ObjectRead, ObjectStat } from "./object-read.ts";
+
+export type { ByteRange, ObjectRead, ObjectStat } from "./object-read.ts";
 
 /** A video written to the object store, with what was measured on the way. */
 export interface StoredVideo {
@@ -37,6 +40,14 @@ export interface ObjectStore {
   /** Reads a small object; fails with a StorageError above `maxBytes`. */
   getBytes(key: string, maxBytes: number): Promise<Uint8Array>;
   exists(key: string): Promise<boolean>;
+  /** Size and content type of `key`, or null when there is no such object. */
+  stat(key: string): Promise<ObjectStat | null>;
+  /**
+   * Opens `key` for streaming (never buffered whole), or only the bytes of `range` (end clamped to the last byte).
+   * A missing object fails with a StorageError `object_not_found`, a range starting past the end with
+   * `range_not_satisfiable`; neither is retryable.
+   */
+  openRead(key: string, range?: ByteRange): Promise<ObjectRead>;
   delete(key: string): Promise<void>;
   /** The durable URL of `key`. */
   urlFor(key: string): string;

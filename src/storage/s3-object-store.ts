@@ -5,6 +5,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -14,6 +15,13 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { isVideoGenerationError, StorageError } from "../errors/index.ts";
 import type { SafeFetcher } from "../net/safe-fetch.ts";
 import { assertValidKey } from "./object-key.ts";
+import {
+  assertValidRange,
+  type ByteRange,
+  contentTypeOfKey,
+  objectNotFound,
+  rangeNotSatisfiable,
+} from "./object-read.ts";
 import type { ObjectStore, StoredVideo } from "./object-store.ts";
 import { createVideoMeter } from "./video-meter.ts";
 
@@ -105,6 +113,17 @@ export function toS3StorageError(error: unknown, operation: string, target: stri
     status === 429 ||
     /Throttl|SlowDown|Timeout/i.test(name);
   return new StorageError(message, { code: retryable ? "s3_unavailable" : "s3_rejected", retryable });
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** `bytes 0-99/1000` → the served range and the object's size; null when absent or malformed. */
+function parseContentRange(header: string | undefined): (ByteRange & { size: number }) | null {
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header ?? "");
+  if (!match) return null;
+  return { start: Number(match[1]), end: Number(match[2]), size: Number(match[3]) };
 }
 
 function encodeKey(key: string): string {
@@ -265,6 +284,50 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
         if (status === 404) return false;
         throw toS3StorageError(error, "head", uriFor(key));
       }
+    },
+    async stat(key) {
+      const Key = objectKey(key);
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key }));
+        return { bytes: head.ContentLength ?? 0, contentType: head.ContentType ?? contentTypeOfKey(key) };
+      } catch (error) {
+        if (httpStatusOf(error) === 404) return null;
+        throw toS3StorageError(error, "head", uriFor(key));
+      }
+    },
+    async openRead(key, range) {
+      const Key = objectKey(key);
+      assertValidRange(range);
+      const target = uriFor(key);
+      let response: GetObjectCommandOutput;
+      try {
+        response = await client.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key,
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+          }),
+        );
+      } catch (error) {
+        const status = httpStatusOf(error);
+        if (status === 404 && (error as { name?: string }).name !== "NoSuchBucket")
+          throw objectNotFound(target);
+        if (status === 416 && range) throw rangeNotSatisfiable(target, range);
+        throw toS3StorageError(error, "get", target);
+      }
+      const body = response.Body as Readable;
+      const contentType = response.ContentType ?? contentTypeOfKey(key);
+      if (!range) return { body, bytes: response.ContentLength ?? 0, contentType };
+      const served = parseContentRange(response.ContentRange);
+      if (!served) {
+        // A server that ignores Range sends the whole object: refused rather than passed off as the range.
+        body.destroy();
+        throw new StorageError(`the S3 server answered a range read of ${target} with the whole object`, {
+          code: "s3_range_ignored",
+          retryable: false,
+        });
+      }
+      return { body, bytes: served.size, contentType, range: { start: served.start, end: served.end } };
     },
     async delete(key) {
       const Key = objectKey(key);

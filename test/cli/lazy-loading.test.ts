@@ -70,6 +70,7 @@ const COMMANDS = [
   "list",
   "show",
   "totals",
+  "posters",
   "replay",
   "cancel",
   "sandbox",

@@ -100,6 +100,9 @@ describe("npm pack", () => {
       "dist/inngest-config.d.ts",
       "dist/cli/main.js",
       "dist/metadata/migrations/001-generations.sql",
+      "dist/gallery/assets/gallery.js",
+      "dist/gallery/assets/gallery.css",
+      "dist/gallery/assets/favicon.svg",
       "bin/video-gen.js",
       "fixtures/sample-reference.jpg",
       "LICENSE",
@@ -140,7 +143,10 @@ describe("the installed package", () => {
     ).toEqual([]);
     expect(report.exports).toEqual(
       expect.arrayContaining([
+        "composeOperatorRoutes",
         "composeStage",
+        "createMetricsHandler",
+        "createOperatorHandler",
         "createVideoGenerateFunctions",
         "generateInProcess",
         "loadConfig",

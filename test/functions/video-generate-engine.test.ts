@@ -92,9 +92,10 @@ describe("video-generate under the Inngest test engine", () => {
       "slot-0",
       "submit",
     ]);
-    expect(ranSteps.slice(-3)).toEqual([
+    expect(ranSteps.slice(-4)).toEqual([
       `poll-${ranSteps.filter((id) => String(id).startsWith("poll-")).length - 1}`,
       "copy",
+      "poster",
       "persist",
     ]);
     const sent = (ctx.step.sendEvent as unknown as { mock: { calls: unknown[][] } }).mock.calls.at(-1);
@@ -129,6 +130,7 @@ describe("video-generate under the Inngest test engine", () => {
       "submit",
       "poll-0",
       "copy",
+      "poster",
       "persist",
     ];
     for (const [index, boundary] of boundaries.entries()) {

@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +35,13 @@ describe("local object store", () => {
   }
 
   /** Every file under `rootDir/videos`, temporary ones included. */
+  /** Writes a stream to a new temporary file under rootDir and returns its path. */
+  async function writeTemporary(source: NodeJS.ReadableStream): Promise<string> {
+    const path = join(rootDir, `source-${Date.now()}-${Math.random().toString(36).slice(2)}.mp4`);
+    await pipeline(source, createWriteStream(path));
+    return path;
+  }
+
   async function videoFiles(): Promise<string[]> {
     return (await readdir(join(rootDir, "videos")).catch(() => [])).sort();
   }
@@ -114,6 +123,76 @@ describe("local object store", () => {
       code: "invalid_key",
     });
     await expect(objects.exists("/etc/passwd")).rejects.toMatchObject({ code: "invalid_key" });
+  });
+
+  describe("reads", () => {
+    const collect = async (body: AsyncIterable<Buffer>) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    };
+
+    it("stats an object: size and the content type its extension names; null when absent", async () => {
+      const objects = store();
+      await objects.putVideoFile(clipPath, "videos/stat.mp4");
+      await objects.putBytes("posters/stat.webp", new Uint8Array([1, 2, 3]), "image/webp");
+      expect(await objects.stat("videos/stat.mp4")).toEqual({
+        bytes: clip.byteLength,
+        contentType: "video/mp4",
+      });
+      expect(await objects.stat("posters/stat.webp")).toEqual({ bytes: 3, contentType: "image/webp" });
+      expect(await objects.stat("videos/absent.mp4")).toBeNull();
+      // A directory is not an object.
+      expect(await objects.stat("videos")).toBeNull();
+    });
+
+    it("streams a whole object and exact byte ranges, clamping an end past the last byte", async () => {
+      const objects = store();
+      await objects.putVideoFile(clipPath, "videos/range.mp4");
+      const whole = await objects.openRead("videos/range.mp4");
+      expect(whole).toMatchObject({ bytes: clip.byteLength, contentType: "video/mp4" });
+      expect(whole.range).toBeUndefined();
+      expect(sha256(await collect(whole.body))).toBe(sha256(clip));
+
+      const middle = await objects.openRead("videos/range.mp4", { start: 100, end: 1099 });
+      expect(middle).toMatchObject({ bytes: clip.byteLength, range: { start: 100, end: 1099 } });
+      expect((await collect(middle.body)).equals(clip.subarray(100, 1100))).toBe(true);
+
+      const tail = await objects.openRead("videos/range.mp4", { start: clip.byteLength - 10, end: 10 ** 12 });
+      expect(tail.range).toEqual({ start: clip.byteLength - 10, end: clip.byteLength - 1 });
+      expect((await collect(tail.body)).equals(clip.subarray(clip.byteLength - 10))).toBe(true);
+    });
+
+    it("does not read the object into memory: the first chunk of 8 MiB is a small part of it", async () => {
+      const objects = store();
+      const head = await readFile(await makeTestMp4({ faststart: true }));
+      await objects.putVideoFile(await writeTemporary(paddedMp4Stream(head, 8 * MiB)), "videos/large.mp4");
+      const opened = await objects.openRead("videos/large.mp4");
+      expect(opened.bytes).toBe(8 * MiB);
+      const iterator = opened.body[Symbol.asyncIterator]();
+      const first = (await iterator.next()).value as Buffer;
+      expect(first.byteLength).toBeLessThanOrEqual(256 * 1024);
+      opened.body.destroy();
+    });
+
+    it("fails a missing object with object_not_found and a bad range with a permanent error", async () => {
+      const objects = store();
+      await expect(objects.openRead("videos/none.mp4")).rejects.toMatchObject({
+        name: "StorageError",
+        code: "object_not_found",
+        retryable: false,
+      });
+      await objects.putBytes("images/r.png", new Uint8Array([1, 2, 3, 4]), "image/png");
+      await expect(objects.openRead("images/r.png", { start: 4, end: 9 })).rejects.toMatchObject({
+        code: "range_not_satisfiable",
+        retryable: false,
+      });
+      await expect(objects.openRead("images/r.png", { start: 3, end: 1 })).rejects.toMatchObject({
+        code: "invalid_range",
+        retryable: false,
+      });
+      await expect(objects.openRead("../escape.png")).rejects.toMatchObject({ code: "invalid_key" });
+    });
   });
 
   it("a copier killed mid-copy leaves nothing under the final name, and a rerun completes", async () => {

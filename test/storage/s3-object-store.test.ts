@@ -246,6 +246,77 @@ describe("S3 object store", () => {
     });
   });
 
+  describe("reads", () => {
+    const collect = async (body: AsyncIterable<Buffer>) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    };
+
+    it("stats an object: size and stored content type; null when absent", async () => {
+      const objects = store();
+      await objects.putVideoFile(clipPath, "videos/stat.mp4");
+      await objects.putBytes("posters/stat.webp", new Uint8Array([1, 2, 3]), "image/webp");
+      expect(await objects.stat("videos/stat.mp4")).toEqual({
+        bytes: head.byteLength,
+        contentType: "video/mp4",
+      });
+      expect(await objects.stat("posters/stat.webp")).toEqual({ bytes: 3, contentType: "image/webp" });
+      expect(await objects.stat("videos/absent.mp4")).toBeNull();
+    });
+
+    it("streams a whole object and exact byte ranges (Range: bytes=start-end), clamping the end", async () => {
+      const objects = store();
+      await objects.putVideoFile(clipPath, "videos/range.mp4");
+      const whole = await objects.openRead("videos/range.mp4");
+      expect(whole).toMatchObject({ bytes: head.byteLength, contentType: "video/mp4" });
+      expect(whole.range).toBeUndefined();
+      expect((await collect(whole.body)).equals(head)).toBe(true);
+
+      const middle = await objects.openRead("videos/range.mp4", { start: 100, end: 1099 });
+      expect(middle).toMatchObject({ bytes: head.byteLength, range: { start: 100, end: 1099 } });
+      expect((await collect(middle.body)).equals(head.subarray(100, 1100))).toBe(true);
+
+      const tail = await objects.openRead("videos/range.mp4", { start: head.byteLength - 10, end: 10 ** 12 });
+      expect(tail).toMatchObject({
+        bytes: head.byteLength,
+        range: { start: head.byteLength - 10, end: head.byteLength - 1 },
+      });
+      expect((await collect(tail.body)).equals(head.subarray(head.byteLength - 10))).toBe(true);
+    });
+
+    it("streams a 20 MiB object: the first chunk arrives long before the whole object", async () => {
+      const objects = store();
+      await objects.copyFromUrl(server.url("/big.mp4"), "videos/large.mp4");
+      const opened = await objects.openRead("videos/large.mp4", { start: 5 * MiB, end: 20 * MiB - 1 });
+      expect(opened).toMatchObject({ bytes: 20 * MiB, range: { start: 5 * MiB, end: 20 * MiB - 1 } });
+      const iterator = opened.body[Symbol.asyncIterator]();
+      const first = (await iterator.next()).value as Buffer;
+      expect(first.byteLength).toBeLessThan(4 * MiB);
+      opened.body.destroy();
+      const slice = await objects.openRead("videos/large.mp4", { start: 7 * MiB + 3, end: 8 * MiB + 2 });
+      const full = await collect(paddedMp4Stream(head, 20 * MiB));
+      expect((await collect(slice.body)).equals(full.subarray(7 * MiB + 3, 8 * MiB + 3))).toBe(true);
+    });
+
+    it("fails a missing object with object_not_found and a range past the end as not satisfiable", async () => {
+      const objects = store();
+      await expect(objects.openRead("videos/none.mp4")).rejects.toMatchObject({
+        name: "StorageError",
+        code: "object_not_found",
+        retryable: false,
+      });
+      await objects.putBytes("images/r.png", new Uint8Array([1, 2, 3, 4]), "image/png");
+      await expect(objects.openRead("images/r.png", { start: 4, end: 9 })).rejects.toMatchObject({
+        code: "range_not_satisfiable",
+        retryable: false,
+      });
+      await expect(objects.openRead("images/r.png", { start: -1, end: 2 })).rejects.toMatchObject({
+        code: "invalid_range",
+      });
+    });
+  });
+
   it("builds URIs and URLs from the prefix, public base, endpoint or AWS", () => {
     const fetcher = createSafeFetcher({ guard: createUrlGuard(), maxBytes: 1 });
     const base = { client: target.client, bucket: "media", prefix: "stage/", fetcher, maxVideoBytes: 1 };

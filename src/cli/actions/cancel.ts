@@ -1,12 +1,8 @@
 import { composeStage } from "../../compose-stage.ts";
 import { loadConfig } from "../../config.ts";
-import { InputError } from "../../errors/input-error.ts";
-import {
-  cleanUpEvents,
-  cleanUpGeneration,
-  type GenerationEnding,
-} from "../../functions/clean-up-generation.ts";
-import { videoGenerationCancelRequested } from "../../functions/video-generation-events.ts";
+import { ConfigurationError } from "../../errors/configuration-error.ts";
+import { describeInngestUnreachable } from "../../net/inngest-unreachable.ts";
+import { announceCancel, cancelGeneration } from "../../operations/cancel-generation.ts";
 import { type CliIo, warn } from "../cli-io.ts";
 import { canSendEvents, createCliInngestClient } from "../inngest-client.ts";
 
@@ -25,14 +21,13 @@ export async function runCancel(io: CliIo, id: string, flags: CancelFlags): Prom
   const config = loadConfig(io.environment);
   const runtime = await composeStage(config);
   try {
-    const { provider, metadataStore, settings } = runtime.dependencies;
-    const record = await metadataStore.get(id);
-    if (!record)
-      throw InputError.forField("id", `no generation ${JSON.stringify(id)} is recorded (see video-gen list)`);
-    const ending: GenerationEnding = { kind: "canceled", reason: flags.reason };
-    const outcome = await cleanUpGeneration({ generationId: id, ending, provider, metadataStore, settings });
+    const outcome = await cancelGeneration({
+      generationId: id,
+      reason: flags.reason,
+      dependencies: runtime.dependencies,
+    });
     if (!outcome.changed) {
-      io.stdout.write(`Generation ${id} had already ended (${record.status}); nothing to cancel.\n`);
+      io.stdout.write(`Generation ${id} had already ended (${outcome.previousStatus}); nothing to cancel.\n`);
     } else {
       const task = outcome.taskId
         ? outcome.providerTaskCanceled
@@ -44,14 +39,20 @@ export async function runCancel(io: CliIo, id: string, flags: CancelFlags): Prom
     const client = createCliInngestClient(config, io.environment);
     if (canSendEvents(client)) {
       try {
-        const { ids } = await client.send([
-          videoGenerationCancelRequested.create({ generation_id: id, reason: flags.reason }),
-          ...cleanUpEvents(id, ending, outcome),
-        ]);
+        const eventId = await announceCancel(client, id, flags.reason, outcome);
         io.stdout.write(
-          `Sent video/generation.cancel-requested (event ${ids[0] ?? "?"}): a served run stops too.\n`,
+          `Sent video/generation.cancel-requested (event ${eventId ?? "?"}): a served run stops too.\n`,
         );
       } catch (error) {
+        // The cancellation here is done (printed above); a served run was not told. An unreachable server is a
+        // setting to fix, so it names the URL and its variables and exits 3; other failures stay a warning.
+        const unreachable = describeInngestUnreachable(error, client, io.environment);
+        if (unreachable) {
+          throw new ConfigurationError(
+            `canceled here, but video/generation.cancel-requested was not sent, so a served run was not told: ${unreachable.message}`,
+            { code: "inngest_unreachable", cause: error },
+          );
+        }
         warn(io, `could not send video/generation.cancel-requested to Inngest: ${(error as Error).message}`);
       }
     }

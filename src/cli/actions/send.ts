@@ -3,6 +3,7 @@ import { loadConfig } from "../../config.ts";
 import { ConfigurationError } from "../../errors/configuration-error.ts";
 import { InputError } from "../../errors/input-error.ts";
 import { videoGenerationRequested } from "../../functions/video-generation-events.ts";
+import { describeInngestUnreachable } from "../../net/inngest-unreachable.ts";
 import type { CliIo } from "../cli-io.ts";
 import { canSendEvents, createCliInngestClient } from "../inngest-client.ts";
 import { type RequestFlags, requestFromFlags } from "../request-from-flags.ts";
@@ -30,7 +31,15 @@ export async function runSend(io: CliIo, flags: SendFlags): Promise<number> {
   } catch (error) {
     throw new InputError([{ field: "request", message: (error as Error).message }]);
   }
-  const { ids } = await client.send(event);
+  let ids: string[];
+  try {
+    ({ ids } = await client.send(event));
+  } catch (error) {
+    // An unreachable server is a setting to fix (a URL, a server to start), not a crash: name the URL and its variables.
+    const unreachable = describeInngestUnreachable(error, client, io.environment);
+    if (!unreachable) throw error;
+    throw new ConfigurationError(unreachable.message, { code: "inngest_unreachable", cause: error });
+  }
   const generationId = String(request.generation_id);
   io.stdout.write(
     flags.json

@@ -1,28 +1,19 @@
 import { composeStage } from "../../compose-stage.ts";
 import { loadConfig } from "../../config.ts";
 import { ConfigurationError } from "../../errors/configuration-error.ts";
-import { InputError } from "../../errors/input-error.ts";
 import { createVideoGenerateFunctions } from "../../functions/video-generate.ts";
 import { createRealtimeProgressPublisher } from "../../functions/video-generation-realtime.ts";
+import { composeOperatorRoutes } from "../../gallery/compose-operator-handler.ts";
+import { isLoopbackHostname } from "../../gallery/gallery-security.ts";
 import { createStageServer } from "../../server/create-stage-server.ts";
 import { type CliIo, untilTerminated, warn } from "../cli-io.ts";
 import { createCliInngestClient } from "../inngest-client.ts";
+import { parsePort } from "../parse-port.ts";
 
 /** The flags of `video-gen serve`, as commander parses them. */
 export interface ServeFlags {
   port: string;
   host: string;
-}
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw InputError.forField(
-      "port",
-      `--port must be a whole number from 0 to 65535; got ${JSON.stringify(text)}`,
-    );
-  }
-  return port;
 }
 
 /**
@@ -58,11 +49,26 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
       runtime.dependencies.publishProgress = createRealtimeProgressPublisher(client);
     }
     const functions = createVideoGenerateFunctions(client, runtime.dependencies);
+    const onError = (error: unknown) =>
+      warn(
+        io,
+        `operator route failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    const operator = composeOperatorRoutes({
+      runtime,
+      config,
+      loopbackOnly: isLoopbackHostname(flags.host),
+      client,
+      environment: io.environment,
+      onError,
+    });
     const server = createStageServer({
       client,
       functions,
       describe: runtime.describe,
       checkDatabase: () => runtime.dependencies.metadataStore.countSlots(),
+      operator: operator.handler,
+      onError,
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -73,6 +79,11 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
     const origin = `http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${actualPort}`;
     io.stdout.write(
       `Serving app ${config.inngestAppId} (${client.mode} mode): ${origin}/api/inngest, health at ${origin}/healthz\n`,
+    );
+    io.stdout.write(
+      operator.availability.enabled
+        ? `Gallery at ${origin}/gallery, JSON at ${origin}/api/generations, metrics at ${origin}/metrics: ${operator.availability.reason}; ${operator.actions.enabled ? "Replay and Cancel on" : "read-only"}\n`
+        : `Gallery, JSON API, media and /metrics are ${operator.availability.reason}\n`,
     );
     const signal = await untilTerminated();
     warn(io, `${signal}: shutting down`);

@@ -60,6 +60,8 @@ export async function resolveGenerationImage(input: {
   // request's own URL never lands in a step output (it may be presigned); the submit step reads it from the event.
   const key = `images/${image.sha256}.${image.format === "jpeg" ? "jpg" : image.format}`;
   await dependencies.objectStore.putBytes(key, image.bytes, image.contentType);
+  // Recorded at once, so even a generation that fails later shows its reference image to operators.
+  await dependencies.metadataStore.recordImageKey(generationId, key);
   const reference: ImageReference = {
     kind: "stored",
     key,
