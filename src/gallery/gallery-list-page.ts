@@ -86,7 +86,9 @@ function card(view: GenerationView, basePath: string): SafeHtml {
 <a class="thumb" href="${detail}">${
     view.media.poster
       ? html`<img loading="lazy" src="${view.media.poster}" alt="poster of ${view.generation_id}" width="320" height="180">`
-      : html`<span class="no-poster">${placeholderText(view)}</span>`
+      : view.media.image
+        ? html`<span class="no-poster with-image"><img loading="lazy" class="reference-thumb" src="${view.media.image}" alt="reference image of ${view.generation_id}" width="320" height="180"><span class="placeholder-text">${placeholderText(view)}</span></span>`
+        : html`<span class="no-poster">${placeholderText(view)}</span>`
   }</a>
 <div class="meta">
 ${statusBadge(view.status)}

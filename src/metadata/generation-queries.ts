@@ -61,11 +61,6 @@ export interface CorrelationGroup {
   /** The group's newest generation (newest `created_at`, then highest id). */
   newestGenerationId: string;
   newest: GenerationRecord;
-  /**
-   * Where the server serves the newest generation's poster (`/media/<id>/poster.webp`, to be put under the mount's
-   * path prefix), or null when it has none.
-   */
-  newestPosterUrl: string | null;
   /** Totals of the group (within the query's filter). */
   totals: GenerationTotals;
 }
@@ -196,7 +191,6 @@ export function createGenerationQueries(options: GenerationQueriesOptions): Gene
               newestCreatedAt: record.createdAt,
               newestGenerationId: generationId,
               newest: record,
-              newestPosterUrl: posterUrl(record),
               totals,
             },
           ];
@@ -374,9 +368,4 @@ function sumTotals(rows: AggregateRow[]): GenerationTotals {
 function clampLimit(limit: number | undefined, fallback: number, max: number): number {
   if (limit === undefined || !Number.isFinite(limit)) return fallback;
   return Math.min(Math.max(Math.trunc(limit), 1), max);
-}
-
-/** The poster's media path, when the record has a poster (the key is recorded by the poster step). */
-function posterUrl(record: GenerationRecord): string | null {
-  return record.posterKey ? `/media/${encodeURIComponent(record.generationId)}/poster.webp` : null;
 }

@@ -240,7 +240,17 @@ describe("the gallery in Chromium", () => {
       fixtures.failed.error?.code,
     );
     for (const fixture of fixtures.all) {
-      expect(await card(page, fixture.id).locator("img").count()).toBe(fixture.stored ? 1 : 0);
+      // A poster where there is a video; otherwise the reference image stands in, dimmed, under the state.
+      expect(await card(page, fixture.id).locator(".thumb > img").count()).toBe(fixture.stored ? 1 : 0);
+      if (!fixture.stored) {
+        expect(await card(page, fixture.id).locator(".no-poster").textContent()).toBe(
+          fixture.id === fixtures.live.id ? "rendering" : fixture.status,
+        );
+      }
+    }
+    // The failed and the live generation stored their reference image (the canceled one ended before that).
+    for (const fixture of [fixtures.failed, fixtures.live]) {
+      expect(await card(page, fixture.id).locator(".thumb .reference-thumb").count()).toBe(1);
     }
     expect(await card(page, fixtures.live.id).locator('[data-field="progress"] progress').count()).toBe(1);
 
@@ -394,7 +404,7 @@ describe("the gallery in Chromium", () => {
     // A narrow window puts most cards below the fold.
     await page.setViewportSize({ width: 420, height: 600 });
     await page.goto(`${server("open").origin}/gallery`);
-    const posters = page.locator("li.card img");
+    const posters = page.locator("li.card .thumb > img");
     const withPoster = fixtures.all.filter((fixture) => fixture.stored);
     expect(await posters.count()).toBe(withPoster.length);
     expect(

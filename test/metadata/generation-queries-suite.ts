@@ -453,7 +453,6 @@ export function describeGenerationQueries(harness: () => { sql: SqlClient }): vo
         key: "run",
         newestCreatedAt: "2026-12-01T11:00:00.000Z",
         newest: { generationId: "g03", status: "failed" },
-        newestPosterUrl: null,
         totals: {
           count: 3,
           succeeded: 2,
@@ -534,7 +533,7 @@ export function describeGenerationQueries(harness: () => { sql: SqlClient }): vo
     it("shows the newest record's poster when it has one", async () => {
       await sql.query("UPDATE generations SET poster_key = 'posters/g12.webp' WHERE generation_id = 'g12'");
       const [newest] = await queries.groups({ groupKey: "run" }, { limit: 1 });
-      expect(newest).toMatchObject({ value: "3", newestPosterUrl: "/media/g12/poster.webp" });
+      expect(newest).toMatchObject({ value: "3", newest: { generationId: "g12", posterKey: "posters/g12.webp" } });
     });
   });
 
