@@ -160,7 +160,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       },
       maxStatusChecks: DEFAULT_MAX_CHECKS,
       // Inngest allows 1,000 steps per run. Waiting is event-driven, so these counts bound only the fallback checks
-      // and do not grow with the wait: at most 403 steps, whatever the queue timeout and deadline (`worstCaseSteps`
+      // and do not grow with the wait: at most 404 steps, whatever the queue timeout and deadline (`worstCaseSteps`
       // in wait-schedule.ts; test/functions/step-budget.test.ts walks the longest path).
       queueTimeoutMs: config.queueTimeoutSeconds * 1000,
       maxSlotChecks: 48,

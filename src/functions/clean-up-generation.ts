@@ -1,10 +1,9 @@
 import { TERMINAL_STATUSES } from "../metadata/generation-record.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { VideoProvider } from "../providers/provider.ts";
+import { grantAnnouncements, type ProviderBudgetSettings, providerBudget } from "./provider-budget.ts";
 import { describeUnvalidatedRequest } from "./record-request.ts";
-import type { StageSettings } from "./video-generate-dependencies.ts";
-import { EVENT_NAMES, settledEvent, slotGrantedEvents } from "./video-generation-events.ts";
-import { slotHandOver } from "./wait-schedule.ts";
+import { EVENT_NAMES, settledEvent } from "./video-generation-events.ts";
 
 /** How a generation ended without a result. */
 export type GenerationEnding =
@@ -20,7 +19,7 @@ export interface CleanUpResult {
   /** Whether the provider task was canceled (possible only while PENDING; a RUNNING task completes and is billed). */
   providerTaskCanceled: boolean;
   correlation: Record<string, unknown> | null;
-  /** Waiters the freed budget slot was handed to; the caller wakes them (`slotGrantedEvents`). */
+  /** Waiters the freed budget slot was handed to; the caller wakes them (`cleanUpEvents` announces them). */
   grantedTo: string[];
 }
 
@@ -36,12 +35,12 @@ export async function cleanUpGeneration(input: {
   ending: GenerationEnding;
   provider: VideoProvider;
   metadataStore: MetadataStore;
-  settings: Pick<StageSettings, "budget" | "queueTimeoutMs" | "maxSlotChecks">;
+  settings: ProviderBudgetSettings;
   startedBy?: { runId: string; eventData: unknown };
 }): Promise<CleanUpResult> {
   const { generationId, ending, provider, metadataStore } = input;
   const record = await metadataStore.get(generationId);
-  const { grantedTo } = await metadataStore.releaseSlot(generationId, slotHandOver(input.settings));
+  const { grantedTo } = await providerBudget(input).release(generationId);
   if (!record) {
     const created = input.startedBy ? await recordEnding(input, input.startedBy) : null;
     return {
@@ -65,6 +64,9 @@ export async function cleanUpGeneration(input: {
     };
   }
 
+  if (ending.kind === "canceled")
+    return cancelRecordThenTask(input, record.taskId, ending.reason, correlation, grantedTo);
+
   let providerTaskCanceled = false;
   if (record.taskId) {
     try {
@@ -78,19 +80,57 @@ export async function cleanUpGeneration(input: {
       // the outcome is recorded either way and the deadline bounds what a stray task can cost.
     }
   }
-  if (ending.kind === "failed") {
-    await metadataStore.recordFailed(generationId, { code: ending.code, message: ending.message });
-  } else {
-    const note =
-      record.taskId && !providerTaskCanceled
-        ? " (the provider task was already running and will be billed)"
-        : "";
-    await metadataStore.recordCanceled(generationId, { reason: `${ending.reason}${note}` });
+  const changed = await metadataStore.recordFailed(generationId, {
+    code: ending.code,
+    message: ending.message,
+  });
+  return {
+    changed,
+    status: changed ? ending.kind : ((await metadataStore.get(generationId))?.status ?? ending.kind),
+    taskId: record.taskId,
+    providerTaskCanceled,
+    correlation,
+    grantedTo,
+  };
+}
+
+/**
+ * A cancellation is recorded before the provider task is canceled: a run checking its task meanwhile then finds the
+ * record canceled first and ends as canceled, rather than taking the provider's CANCELED for a task that failed.
+ * Whether the task is still PENDING (cancelable, not billed) is asked first, for the record's note.
+ */
+async function cancelRecordThenTask(
+  input: { generationId: string; provider: VideoProvider; metadataStore: MetadataStore },
+  taskId: string | null,
+  reason: string,
+  correlation: Record<string, unknown> | null,
+  grantedTo: string[],
+): Promise<CleanUpResult> {
+  const { generationId, provider, metadataStore } = input;
+  let pending = false;
+  if (taskId) {
+    try {
+      pending = (await provider.status(taskId)).status === "pending";
+    } catch {
+      // Unreachable provider: try the cancel anyway below; the deadline bounds what a stray task can cost.
+      pending = true;
+    }
+  }
+  const note = taskId && !pending ? " (the provider task was already running and will be billed)" : "";
+  const changed = await metadataStore.recordCanceled(generationId, { reason: `${reason}${note}` });
+  let providerTaskCanceled = false;
+  if (taskId && pending) {
+    try {
+      await provider.cancel(taskId);
+      providerTaskCanceled = true;
+    } catch {
+      // It started meanwhile (cancel is PENDING-only): it finishes and is billed.
+    }
   }
   return {
-    changed: true,
-    status: ending.kind,
-    taskId: record.taskId,
+    changed,
+    status: changed ? "canceled" : ((await metadataStore.get(generationId))?.status ?? "canceled"),
+    taskId,
     providerTaskCanceled,
     correlation,
     grantedTo,
@@ -169,6 +209,6 @@ export function cleanUpEvents(
       settledEvent(generationId, ending.kind),
     );
   }
-  events.push(...slotGrantedEvents(outcome.grantedTo));
+  events.push(...grantAnnouncements(outcome.grantedTo));
   return events;
 }

@@ -2,6 +2,7 @@ import type { GenerationPlan } from "../contract/plan-generation.ts";
 import { VideoGenerationError } from "../errors/video-generation-error.ts";
 import type { CheckedStatus } from "./checked-status.ts";
 import { expectedRenderMs, nextPollDelayMs } from "./poll-schedule.ts";
+import { announceGrants } from "./provider-budget.ts";
 import type { RecordProgress } from "./record-progress.ts";
 import type { StageContext } from "./stage-context.ts";
 import { generationCanceledError } from "./steps/ensure-not-canceled.ts";
@@ -9,10 +10,11 @@ import { checkTask, giveUpOnTask } from "./steps/poll-step.ts";
 import { terminalStatusError } from "./terminal-status-error.ts";
 import { inStep } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
-import { slotGrantedEvents } from "./video-generation-events.ts";
+import { EVENT_NAMES } from "./video-generation-events.ts";
 
 /**
- * `wait-<n>` (a durable sleep) then `poll-<n>` (one status check), on the adaptive schedule, until the task
+ * `wait-<n>` (a durable sleep, or, where endings are signalled, a wait for the task's ending whose timeout is the
+ * schedule's delay) then `poll-<n>` (one status check), on the adaptive schedule, until the task
  * succeeds; bounded by `maxStatusChecks` and the deadline, after which a still-PENDING task is canceled. A slot freed
  * when the task ends is handed over at once (`slot-handover`). Returns the last check (SUCCEEDED).
  */
@@ -58,16 +60,25 @@ export async function pollUntilDone(input: {
         "deadline",
         inStep(context, () => giveUpOnTask({ generationId, taskId, dependencies })),
       );
-      if (gaveUp.grantedTo.length > 0) {
-        await step.sendEvent("slot-handover", slotGrantedEvents(gaveUp.grantedTo));
-      }
+      await announceGrants(step, "slot-handover", gaveUp.grantedTo);
       throw new VideoGenerationError(
         "timeout",
         `task ${taskId} did not finish within ${Math.round(settings.deadlineMs / 1000)} s (VIDEO_GEN_DEADLINE_S)`,
         { code: "deadline_exceeded", retryable: false },
       );
     }
-    await step.sleep(`wait-${check}`, delay);
+    if (settings.taskEndSignals) {
+      // Ends at the schedule's delay, or at once when the task's ending is signalled (the completion push): a
+      // signalled run takes one wait and one check, and the schedule stays the fallback for a signal that never comes.
+      await step.waitForGenerationEvent(`wait-${check}`, {
+        event: EVENT_NAMES.taskEnded,
+        generationId,
+        timeoutMs: delay,
+      });
+    } else {
+      // Nothing signals endings in this deployment: a plain durable sleep (no pause for the server to match).
+      await step.sleep(`wait-${check}`, delay);
+    }
     const checked = await step.run(
       `poll-${check}`,
       inStep(context, () =>
@@ -82,9 +93,7 @@ export async function pollUntilDone(input: {
     );
     elapsedMs += delay;
     slotWanted = checked.slotWanted === true;
-    if (checked.grantedTo?.length) {
-      await step.sendEvent("slot-handover", slotGrantedEvents(checked.grantedTo));
-    }
+    await announceGrants(step, "slot-handover", checked.grantedTo);
     if (checked.status === "running" && runningSinceMs === undefined) runningSinceMs = elapsedMs;
     last = checked;
     if (checked.status === "pending" || checked.status === "running") continue;

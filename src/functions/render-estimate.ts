@@ -1,14 +1,8 @@
 import type { WanResolution } from "../contract/wan-model.ts";
+import type { RecordedRender } from "../metadata/generation-record.ts";
 import { expectedRenderMs } from "./poll-schedule.ts";
 
-/** A render this deployment finished, as its record keeps it. */
-export interface RecordedRender {
-  /** Requested length, whole seconds. */
-  duration: number;
-  resolution: WanResolution;
-  /** Provider time from scheduled to end (the render itself, without queueing), ms. */
-  renderMs: number;
-}
+export type { RecordedRender } from "../metadata/generation-record.ts";
 
 /** Where the expected render time came from. */
 export type RenderEstimateSource = "table" | "setting" | "learned";

@@ -56,6 +56,12 @@ export interface StageSettings {
   renderEstimateSeconds: number | undefined;
   /** How reference images reach the model. */
   imageDelivery: ImageDeliverySettings;
+  /**
+   * Whether task endings are signalled to runs (`video/generation.task-ended`, sent by the completion-push receiver):
+   * then `wait-N` ends at the signal, with the schedule's delay as its timeout; otherwise it is a plain sleep.
+   * Default false.
+   */
+  taskEndSignals?: boolean;
   /** Upper bound of status checks per run (each costs two of Inngest's 1,000 steps). */
   maxStatusChecks: number;
   /** Longest wait for a budget slot before the run fails with `budget_exhausted`, in ms. */

@@ -2,13 +2,14 @@ import type { VideoGenerateResponse } from "../contract/video-generate-response.
 import { buildResponse } from "./build-response.ts";
 import { generationIdOfRun } from "./generation-id.ts";
 import { pollUntilDone } from "./poll-until-done.ts";
+import { announceGrants } from "./provider-budget.ts";
 import { createProgressRecorder } from "./record-progress.ts";
 import { claimOrShareIdentical } from "./share-identical-generation.ts";
 import type { StageContext } from "./stage-context.ts";
 import { answerFromStored, findCachedResult } from "./steps/cache-check-step.ts";
 import { copyResult } from "./steps/copy-step.ts";
 import { sensitiveRequestValues } from "./steps/event-request.ts";
-import { persistResult } from "./steps/persist-step.ts";
+import { persistedResult, persistResult } from "./steps/persist-step.ts";
 import { makeGenerationPoster, withPosterWarning } from "./steps/poster-step.ts";
 import { resolveGenerationImage } from "./steps/resolve-image-step.ts";
 import { submitTask } from "./steps/submit-step.ts";
@@ -21,7 +22,8 @@ import { waitForSlot } from "./wait-for-slot.ts";
 /**
  * The durable `video-generate` pipeline, step by step as in the README's diagram:
  * validate → resolve-image → cache-check → claim (or wait for an identical generation) → slot → submit →
- * (wait-N, poll-N)… → copy → poster → persist → notify (a cache hit: cache-check → poster → persist → notify).
+ * (wait-N, poll-N)… → copy → poster → persist → notify (a cache hit: cache-check → poster → persist → notify); a
+ * slot freed on the way is announced to its waiters at once (`slot-handover`, `persist-handover`).
  * Every side effect is a step with a stable id (the memoization keys of runs in flight); each step's body is a
  * function of its own in `./steps`. Code between steps is deterministic, so a replay after a crash or deploy re-runs
  * nothing that already happened. Errors leave through `toInngestError`, the one place that decides what is retried.
@@ -67,7 +69,10 @@ async function generate(
     ),
   );
 
-  /** poster → persist → notify; `sourceGenerationId` names the generation whose stored video answers this one. */
+  /**
+   * poster → persist (→ persist-handover) → notify; `sourceGenerationId` names the generation whose stored video
+   * answers this one.
+   */
   const finish = async (
     answer: VideoGenerateResponse,
     sourceGenerationId?: string,
@@ -86,10 +91,22 @@ async function generate(
       ),
     );
     const response = poster.posterKey === null ? withPosterWarning(answer, poster.reason) : answer;
-    const persisted = await step.run(
-      "persist",
-      inThisStep(() => persistResult({ generationId, response, requestedAt, dependencies, progress })),
+    const { response: persisted, grantedTo } = persistedResult(
+      await step.run(
+        "persist",
+        inThisStep(() => persistResult({ generationId, response, requestedAt, dependencies, progress })),
+      ),
     );
+    // Waiters granted the slot persist freed start now. A lost announcement never fails a stored result: they
+    // still take their slot at their next fallback check.
+    try {
+      await announceGrants(step, "persist-handover", grantedTo);
+    } catch (error) {
+      context.logger.warn("the slot-granted events could not be sent; the waiters find the slot later", {
+        generationId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
     // Fan-in for orchestrators, with the request's correlation; a sent event never fails a stored result.
     try {
       await step.sendEvent("notify", [

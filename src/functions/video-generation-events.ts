@@ -56,6 +56,22 @@ export const videoGenerationSlotGranted = eventType("video/generation.slot-grant
   schema: z.object({ generation_id: z.string() }),
 });
 
+/**
+ * Internal: the provider task of this generation has ended, as a signal learned outside the run (DashScope's
+ * completion push). The run's `wait-N` ends on it and `poll-N` checks the task at once; a lost or late signal costs
+ * only latency, since the wait's timeout is the poll schedule's own delay.
+ */
+export const videoGenerationTaskEnded = eventType("video/generation.task-ended", {
+  schema: z.object({
+    generation_id: z.string(),
+    task_id: z.string(),
+    /** The ending as the signal reported it (SUCCEEDED, FAILED, CANCELED, UNKNOWN…); the check decides. */
+    task_status: z.string(),
+    /** Where the signal came from. */
+    source: z.enum(["push"]),
+  }),
+});
+
 export const EVENT_NAMES = {
   requested: "video/generation.requested",
   completed: "video/generation.completed",
@@ -64,6 +80,7 @@ export const EVENT_NAMES = {
   cancelRequested: "video/generation.cancel-requested",
   settled: "video/generation.settled",
   slotGranted: "video/generation.slot-granted",
+  taskEnded: "video/generation.task-ended",
 } as const;
 
 /** The internal `settled` event of a generation's ending. */

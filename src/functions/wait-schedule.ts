@@ -1,4 +1,3 @@
-import type { SlotHandOver } from "../metadata/generation-record.ts";
 import type { StageSettings } from "./video-generate-dependencies.ts";
 
 /**
@@ -25,14 +24,6 @@ export function slotWaitTimings(settings: Pick<StageSettings, "queueTimeoutMs" |
   };
 }
 
-/** How freed slots are handed to the oldest waiters in this deployment. */
-export function slotHandOver(
-  settings: Pick<StageSettings, "budget" | "queueTimeoutMs" | "maxSlotChecks">,
-): SlotHandOver {
-  const { grantLeaseMs, staleWaiterMs } = slotWaitTimings(settings);
-  return { limit: settings.budget, grantLeaseMs, staleWaiterMs };
-}
-
 /** Copy margin after an identical generation's deadline: its copy and persist steps, with retries. */
 const OWNER_COPY_MARGIN_MS = 10 * 60_000;
 
@@ -50,8 +41,9 @@ export const INNGEST_MAX_STEPS_PER_RUN = 1_000;
 /**
  * The most steps one run of `video-generate` can take, whatever happens: validate, resolve-image, cache-check, each
  * claim round, two steps per duplicate check (wait + check), two per slot check, submit, two per status check, the
- * deadline, copy, persist, notify and the slot hand-over. The counts are fixed by the settings, never by how long a
- * wait lasts, so allowed settings keep a run far below Inngest's cap (a test walks the longest path and counts).
+ * deadline, copy, persist, notify and the slot hand-overs (after the poll that saw the task end, and after persist).
+ * The counts are fixed by the settings, never by how long a wait lasts, so allowed settings keep a run far below
+ * Inngest's cap (a test walks the longest path and counts).
  */
 export function worstCaseSteps(
   settings: Pick<
@@ -64,6 +56,7 @@ export function worstCaseSteps(
   const duplicates = 2 * settings.maxDuplicateChecks; // a wait and a check each
   const slots = 2 * settings.maxSlotChecks - 1; // a check each, a wait between two checks
   const polls = 2 * settings.maxStatusChecks; // a sleep and a check each
-  const end = 6; // submit, slot-handover, copy, poster, persist, notify (the deadline path takes fewer)
+  // submit, slot-handover, copy, poster, persist, persist-handover, notify (the deadline path takes fewer)
+  const end = 7;
   return start + claims + duplicates + slots + polls + end;
 }

@@ -57,3 +57,9 @@ export function toStorageError(operation: string, error: unknown): Error {
     cause: error,
   });
 }
+
+/** Whether a driver error is a unique violation (23505) of the named constraint or unique index. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const details = error as { code?: unknown; constraint?: unknown };
+  return details?.code === "23505" && details.constraint === constraint;
+}

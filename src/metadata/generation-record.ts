@@ -1,6 +1,7 @@
 import type { GenerationWarning } from "../contract/generation-warning.ts";
 import type { CacheMode } from "../contract/video-generate-request.ts";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
+import type { WanResolution } from "../contract/wan-model.ts";
 
 /**
  * Lifecycle of a generation record:
@@ -151,3 +152,12 @@ export type SlotRequest =
       /** Waiters in the queue, this one included. */
       waiting: number;
     };
+
+/** A render this deployment finished, as its record keeps it (what the poll schedule learns render times from). */
+export interface RecordedRender {
+  /** Requested length, whole seconds. */
+  duration: number;
+  resolution: WanResolution;
+  /** Provider time from scheduled to end (the render itself, without queueing), ms. */
+  renderMs: number;
+}

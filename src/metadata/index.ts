@@ -10,6 +10,7 @@ export {
   type GenerationStage,
   type GenerationStatus,
   type ListFilter,
+  type RecordedRender,
   type SubmitState,
   TERMINAL_STATUSES,
   type Totals,

@@ -2,13 +2,13 @@ import type { GenerationWarning } from "../contract/generation-warning.ts";
 import type { CacheMode } from "../contract/video-generate-request.ts";
 import type { VideoGenerateResponse } from "../contract/video-generate-response.ts";
 import type { WanResolution } from "../contract/wan-model.ts";
-import type { RecordedRender } from "../functions/render-estimate.ts";
 import type {
   ClaimResult,
   GenerationRecord,
   GenerationStage,
   GenerationStatus,
   ListFilter,
+  RecordedRender,
   SlotHandOver,
   SlotOptions,
   SlotRequest,

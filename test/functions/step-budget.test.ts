@@ -30,7 +30,8 @@ function virtualClock(): RunnerClock & { elapsedMs(): number } {
  * The longest path a run can take, scripted: two identical generations in turn hold the cache key and fail after
  * using up the duplicate checks between them; the third claim wins; no budget slot comes free until the last check
  * before the queue timeout; the task stays RUNNING until the last status check before the deadline, then succeeds.
- * No event ever arrives, so every wait runs to its fallback timeout.
+ * No event ever arrives, so every wait runs to its fallback timeout; every release hands a slot to a waiter, so both
+ * hand-overs (after the last poll and after persist) take their step.
  */
 function longestPath(harness: StageHarness, clock: RunnerClock): VideoGenerateDependencies {
   const base = harness.dependencies;
@@ -72,6 +73,10 @@ function longestPath(harness: StageHarness, clock: RunnerClock): VideoGenerateDe
         return store.acquireSlot(holder, options);
       }
       return { acquired: false, position: 1, waiting: 1 };
+    },
+    releaseSlot: async (holder, handOver) => {
+      await store.releaseSlot(holder, handOver);
+      return { grantedTo: ["queued-elsewhere"] };
     },
   };
   const provider: VideoProvider = {
@@ -147,6 +152,7 @@ describe("Inngest's 1,000 steps per run", () => {
       expect(count(/^duplicate-check/)).toBe(settings.maxDuplicateChecks);
       expect(count(/^slot-\d+$/)).toBeGreaterThan(settings.maxSlotChecks / 2);
       expect(count(/^poll-\d+$/)).toBeGreaterThan(40);
+      expect(steps).toEqual(expect.arrayContaining(["slot-handover", "persist-handover"]));
       expect(clock.elapsedMs()).toBeGreaterThan(settings.queueTimeoutMs + settings.deadlineMs - 2_000);
       expect(new Set(steps).size).toBe(steps.length);
 

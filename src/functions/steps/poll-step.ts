@@ -1,7 +1,7 @@
 import type { CheckedStatus } from "../checked-status.ts";
+import { providerBudget } from "../provider-budget.ts";
 import type { RecordProgress } from "../record-progress.ts";
 import type { VideoGenerateDependencies } from "../video-generate-dependencies.ts";
-import { slotHandOver } from "../wait-schedule.ts";
 
 /**
  * Step `poll-<n>`: one status check (no signed URL leaves the step). A task that ended frees its budget slot at once,
@@ -17,7 +17,7 @@ export async function checkTask(input: {
   recordProgress: RecordProgress;
 }): Promise<CheckedStatus> {
   const { generationId, taskId, dependencies } = input;
-  const { metadataStore, provider, settings } = dependencies;
+  const { metadataStore, provider } = dependencies;
   if ((await metadataStore.get(generationId))?.status === "canceled") {
     return {
       status: "canceled",
@@ -28,10 +28,11 @@ export async function checkTask(input: {
   }
   const status = await provider.status(taskId);
   const terminal = status.status !== "pending" && status.status !== "running";
+  const budget = providerBudget(dependencies);
   let grantedTo: string[] = [];
   let waiting = 0;
-  if (terminal) ({ grantedTo } = await metadataStore.releaseSlot(generationId, slotHandOver(settings)));
-  else ({ waiting } = await metadataStore.renewSlot(generationId, settings.slotLeaseMs));
+  if (terminal) ({ grantedTo } = await budget.release(generationId));
+  else ({ waiting } = await budget.renew(generationId));
   const providerStatus = "providerStatus" in status ? status.providerStatus : status.status.toUpperCase();
   await input.recordProgress(generationId, "rendering", {
     status: "submitted",
@@ -61,9 +62,9 @@ export async function giveUpOnTask(input: {
   dependencies: VideoGenerateDependencies;
 }): Promise<{ canceled: boolean; providerStatus: string; grantedTo: string[] }> {
   const { generationId, taskId, dependencies } = input;
-  const { provider, metadataStore, settings } = dependencies;
+  const { provider } = dependencies;
   const status = await provider.status(taskId);
   if (status.status === "pending") await provider.cancel(taskId).catch(() => undefined);
-  const { grantedTo } = await metadataStore.releaseSlot(generationId, slotHandOver(settings));
+  const { grantedTo } = await providerBudget(dependencies).release(generationId);
   return { canceled: status.status === "pending", providerStatus: status.status, grantedTo };
 }

@@ -1,7 +1,7 @@
 import type { SlotRequest } from "../../metadata/generation-record.ts";
+import { providerBudget } from "../provider-budget.ts";
 import type { RecordProgress } from "../record-progress.ts";
 import type { VideoGenerateDependencies } from "../video-generate-dependencies.ts";
-import { slotWaitTimings } from "../wait-schedule.ts";
 import { ensureNotCanceled } from "./ensure-not-canceled.ts";
 
 /** What `slot-<n>` hands back: the answer, and how long this generation has been queued. */
@@ -25,13 +25,8 @@ export async function requestSlot(input: {
   progress: RecordProgress;
 }): Promise<SlotCheck> {
   const { generationId, dependencies } = input;
-  const { metadataStore, settings } = dependencies;
-  ensureNotCanceled(await metadataStore.get(generationId), generationId);
-  const answer = await metadataStore.acquireSlot(generationId, {
-    limit: settings.budget,
-    leaseMs: settings.slotLeaseMs,
-    staleWaiterMs: slotWaitTimings(settings).staleWaiterMs,
-  });
+  ensureNotCanceled(await dependencies.metadataStore.get(generationId), generationId);
+  const answer = await providerBudget(dependencies).acquire(generationId);
   if (!answer.acquired) await input.progress(generationId, "waiting-for-slot");
   const checkedAt = dependencies.now();
   const waitedMs = input.queuedSince === undefined ? 0 : checkedAt.getTime() - Date.parse(input.queuedSince);

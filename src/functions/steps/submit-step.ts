@@ -2,6 +2,7 @@ import type { ProviderParameters } from "../../contract/plan-generation.ts";
 import { ProviderError } from "../../errors/provider-error.ts";
 import { redactSecrets } from "../../net/redact.ts";
 import type { ProviderStartResult } from "../../providers/provider.ts";
+import { providerBudget } from "../provider-budget.ts";
 import { reconcileSubmit } from "../reconcile-submit.ts";
 import type { RecordProgress } from "../record-progress.ts";
 import { estimateRenderMs, LEARNING_WINDOW, type RenderEstimate } from "../render-estimate.ts";
@@ -110,7 +111,7 @@ export async function submitTask(input: {
     duration: input.provider.duration,
     imageDelivery: delivered.delivery,
   });
-  const { waiting } = await metadataStore.renewSlot(generationId, settings.slotLeaseMs);
+  const { waiting } = await providerBudget(dependencies).renew(generationId);
   return {
     taskId: started.taskId,
     submittedAt: dependencies.now().toISOString(),
