@@ -533,7 +533,10 @@ export function describeGenerationQueries(harness: () => { sql: SqlClient }): vo
     it("shows the newest record's poster when it has one", async () => {
       await sql.query("UPDATE generations SET poster_key = 'posters/g12.webp' WHERE generation_id = 'g12'");
       const [newest] = await queries.groups({ groupKey: "run" }, { limit: 1 });
-      expect(newest).toMatchObject({ value: "3", newest: { generationId: "g12", posterKey: "posters/g12.webp" } });
+      expect(newest).toMatchObject({
+        value: "3",
+        newest: { generationId: "g12", posterKey: "posters/g12.webp" },
+      });
     });
   });
 
