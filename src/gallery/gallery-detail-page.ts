@@ -85,6 +85,17 @@ ${view.correlation ? html`<tr><th>correlation</th><td><code>${JSON.stringify(vie
 </article>`;
 }
 
+/**
+ * The page of a generation just sent (Replay) whose run has not written its record yet: it turns into the detail
+ * page as soon as the record exists (the script looks every 2 s; without it the page reloads itself).
+ */
+export function renderAwaitingBody(generationId: string): SafeHtml {
+  return html`<article class="detail" data-generation-id="${generationId}" data-live="1" data-awaiting="1">
+<h1>${generationId} <span class="badge badge-pending" data-field="status">sent</span></h1>
+<p class="awaiting">Sent to Inngest; this page shows the generation as soon as its run has started and recorded it.</p>
+</article>`;
+}
+
 function actions(model: DetailPageModel): SafeHtml {
   const { view, basePath } = model;
   if (!model.actionsEnabled) return html`<p class="actions-off">${model.actionsDisabledReason}</p>`;

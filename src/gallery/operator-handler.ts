@@ -10,7 +10,7 @@ import type { ObjectStore } from "../storage/object-store.ts";
 import { checkAccess, checkCsrf, checkSameOrigin, type GalleryAccessOptions } from "./gallery-access.ts";
 import { type GalleryActions, InngestUnreachableError } from "./gallery-actions.ts";
 import { renderCompareBody } from "./gallery-compare-page.ts";
-import { renderDetailBody } from "./gallery-detail-page.ts";
+import { renderAwaitingBody, renderDetailBody } from "./gallery-detail-page.ts";
 import { renderConfirmBody, renderLoginBody } from "./gallery-forms.ts";
 import { renderListBody } from "./gallery-list-page.ts";
 import { serveStoredObject } from "./gallery-media.ts";
@@ -59,6 +59,8 @@ const ASSETS: Record<string, string> = {
 /** In-flight generations' pages reload this often without the script (the script updates them in place). */
 const NO_SCRIPT_REFRESH_S = 10;
 const COMPARE_MAX = 12;
+/** A generation just sent, whose run has not written its record yet, is looked for this often without the script. */
+const AWAITING_REFRESH_S = 3;
 const SESSION_MAX_AGE_S = 7 * 86_400;
 
 export function createOperatorHandler(options: OperatorHandlerOptions): OperatorHandler {
@@ -134,6 +136,13 @@ export function createOperatorHandler(options: OperatorHandlerOptions): Operator
         case "api-one":
         case "detail": {
           const record = await options.metadataStore.get(route.id);
+          // Just sent by Replay: the browser follows the redirect before the new run has written its record.
+          if (!record && route.kind === "detail" && url.searchParams.has("notice")) {
+            return frame(route.id, renderAwaitingBody(route.id), {
+              notice: noticeOf(url),
+              refreshWithoutScriptSeconds: AWAITING_REFRESH_S,
+            });
+          }
           if (!record) return notFound(route.kind, `no generation ${route.id}`);
           const [view] = await toViews([record]);
           if (!view) return notFound(route.kind, `no generation ${route.id}`);

@@ -45,7 +45,8 @@ async function pollLive() {
       for (const element of live) {
         if (element.dataset.generationId !== view.generation_id) continue;
         update(element, view);
-        if (TERMINAL.has(view.status)) ended = true;
+        // A page waiting for a just-sent generation's record shows it once it exists.
+        if (TERMINAL.has(view.status) || element.dataset.awaiting === "1") ended = true;
       }
     }
     // A finished generation has a poster and a player now: the server renders them.
