@@ -9,8 +9,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { composeStage } from "../src/compose-stage.ts";
 import { loadConfig } from "../src/config.ts";
-import { startSandbox } from "../src/providers/sandbox/index.ts";
 import { generateInProcess } from "../src/runner/generate-in-process.ts";
+import { startSandbox } from "../src/sandbox/index.ts";
 import { describeMachine, percentile } from "./machine.ts";
 
 const { values } = parseArgs({ options: { requests: { type: "string", default: "200" } } });

@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startSandbox } from "../src/providers/sandbox/index.ts";
+import { startSandbox } from "../src/sandbox/index.ts";
 import { describeMachine } from "./machine.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "15" } } });

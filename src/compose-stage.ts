@@ -167,6 +167,8 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       maxDuplicateChecks: 48,
       maxClaimRounds: 3,
       prices: config.prices,
+      // With the completion push on, each wait also ends on the push's task-ended event.
+      taskEndSignals: config.pushSecret !== undefined,
     },
   };
 

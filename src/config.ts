@@ -59,6 +59,18 @@ export interface StageConfig {
     /** VIDEO_GEN_UI_HOSTS: further Host header names the pages answer to (a proxy's public name). */
     hosts: string[];
   };
+  /**
+   * DASHSCOPE_PUSH_SECRET: the secret in the EventBridge target URL `POST /hooks/dashscope/<secret>`. Setting it turns
+   * the completion push on (docs/push.md): the route is served and runs wait for the push as well as their schedule.
+   * Unset: off. Never logged or shown.
+   */
+  pushSecret: string | undefined;
+  /**
+   * DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN: a loopback origin (`http://127.0.0.1:<port>`) whose certificates are
+   * trusted besides EventBridge's official hosts: the sandbox's EventBridge emulator. Only loopback is accepted, so
+   * it cannot open the route to certificates from elsewhere.
+   */
+  pushTestCertificateOrigin: string | undefined;
   /** VIDEO_GEN_ALLOW_HOSTS: `host[:port]` entries exempt from the private-address check (local test servers). */
   allowHosts: string[];
   /** REFERENCE_IMAGE_ROOT: the only directory server-side requests may read local images from. */
@@ -146,6 +158,19 @@ const environmentSchema = z.object({
     .min(16, { error: "VIDEO_GEN_UI_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)" })
     .optional(),
   VIDEO_GEN_UI_ACTIONS: booleanFlag("VIDEO_GEN_UI_ACTIONS").default(false),
+  DASHSCOPE_PUSH_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,}$/, {
+      error:
+        "DASHSCOPE_PUSH_SECRET must be at least 16 characters of A-Z a-z 0-9 _ - (e.g. openssl rand -hex 24)",
+    })
+    .optional(),
+  DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN: z
+    .string()
+    .regex(/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/, {
+      error: "DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN must be a loopback origin such as http://127.0.0.1:8123",
+    })
+    .optional(),
   VIDEO_GEN_UI_HOSTS: z.string().default(""),
   REFERENCE_IMAGE_ROOT: z.string().min(1).optional(),
   VIDEO_GEN_IMAGE_DELIVERY: z
@@ -277,6 +302,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
         .map((host) => host.trim())
         .filter((host) => host.length > 0),
     },
+    pushSecret: env.DASHSCOPE_PUSH_SECRET,
+    pushTestCertificateOrigin: env.DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN,
     allowHosts,
     referenceImageRoot: env.REFERENCE_IMAGE_ROOT ? path.resolve(env.REFERENCE_IMAGE_ROOT) : undefined,
     imageDelivery: env.VIDEO_GEN_IMAGE_DELIVERY,

@@ -70,6 +70,19 @@ export {
 export type { GenerationQueries } from "./metadata/generation-queries.ts";
 export { createMetricsHandler } from "./metrics/metrics-handler.ts";
 export type { StageMetrics } from "./metrics/stage-metrics.ts";
+export {
+  createDashscopePushHandler,
+  DASHSCOPE_PUSH_PATH,
+  type DashscopePushHandlerOptions,
+  type TaskEndedEvent,
+  type TaskOwner,
+} from "./push/dashscope-push-handler.ts";
+export {
+  type CertificateSource,
+  createCertificateSource,
+  OFFICIAL_CERTIFICATE_ORIGIN,
+} from "./push/eventbridge-certificates.ts";
+export { createEventBridgeVerifier, type EventBridgeVerifier } from "./push/eventbridge-verifier.ts";
 export { type BusEvent, EventBus } from "./runner/event-bus.ts";
 export { type GenerationOutcome, generateInProcess } from "./runner/generate-in-process.ts";
 export { createStageServer, type StageServerOptions } from "./server/create-stage-server.ts";

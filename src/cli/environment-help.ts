@@ -65,6 +65,16 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
       ["VIDEO_GEN_UI_ACTIONS", "0", "1 offers Replay and Cancel on the gallery's detail page (serve)"],
       ["VIDEO_GEN_UI_HOSTS", "empty", "further Host names the gallery answers to (a proxy's public name)"],
       [
+        "DASHSCOPE_PUSH_SECRET",
+        "unset",
+        "secret of the EventBridge push route POST /hooks/dashscope/<secret> (serve); set: completion push on",
+      ],
+      [
+        "DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN",
+        "unset",
+        "loopback origin of the sandbox's EventBridge emulator, trusted for push certificates (tests)",
+      ],
+      [
         "VIDEO_GEN_ALLOW_HOSTS",
         "empty",
         "host[:port] list exempt from the private-address check (local test servers)",
@@ -180,6 +190,8 @@ export const COMMAND_VARIABLES = {
     "VIDEO_GEN_UI_TOKEN",
     "VIDEO_GEN_UI_ACTIONS",
     "VIDEO_GEN_UI_HOSTS",
+    "DASHSCOPE_PUSH_SECRET",
+    "DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN",
     ...RUN,
     "INNGEST_APP_ID",
     "INNGEST_DEV",

@@ -414,9 +414,9 @@ export function createOperatorHandler(options: OperatorHandlerOptions): Operator
 
   function safeNext(next: string | null): string {
     const fallback = `${basePath}/gallery`;
-    if (!next || !next.startsWith(`${basePath}/`) || next.startsWith("//") || next.includes("\\"))
-      return fallback;
-    return next;
+    // Only a path of these pages: never another host (`//evil`), never a backslash some browsers read as a slash.
+    const local = next?.startsWith(`${basePath}/`) && !next.startsWith("//") && !next.includes("\\");
+    return local && next ? next : fallback;
   }
 }
 

@@ -88,6 +88,8 @@ export interface GenerationQueries {
    * over) and the queue's length, only for the ids that wait; ids not waiting are absent.
    */
   queuePositions(ids: string[]): Promise<Map<string, { position: number; waiting: number }>>;
+  /** The generation that submitted this provider task, with its status; null for a task this deployment never submitted. */
+  generationIdOfTask(taskId: string): Promise<{ generationId: string; status: GenerationStatus } | null>;
 }
 
 /** Options of {@link createGenerationQueries}. */
@@ -220,6 +222,17 @@ export function createGenerationQueries(options: GenerationQueriesOptions): Gene
         );
         for (const row of rows) positions.set(row.holder, { position: row.position, waiting: row.waiting });
         return positions;
+      }),
+
+    generationIdOfTask: (taskId) =>
+      guard("generationIdOfTask", async () => {
+        // One probe of the unique task_id index.
+        const { rows } = await sql.query<{ generation_id: string; status: GenerationStatus }>(
+          "SELECT generation_id, status FROM generations WHERE task_id = $1",
+          [taskId],
+        );
+        const row = rows[0];
+        return row ? { generationId: row.generation_id, status: row.status } : null;
       }),
   };
 

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { Inngest, InngestFunction } from "inngest";
 import { serve } from "inngest/node";
-import { toNodeHandler } from "../gallery/node-http-adapter.ts";
+import { toFetchRequest, toNodeHandler, writeFetchResponse } from "../gallery/node-http-adapter.ts";
 import type { OperatorHandler } from "../gallery/operator-handler.ts";
 
 export interface StageServerOptions {
@@ -15,6 +15,11 @@ export interface StageServerOptions {
   servePath?: string;
   /** The operator routes (gallery, JSON API, media, `/metrics`), from `composeOperatorRoutes`; absent: none. */
   operator?: OperatorHandler;
+  /**
+   * DashScope's completion push (`createDashscopePushHandler`), served on `POST /hooks/dashscope/<secret>`; absent:
+   * the route does not exist.
+   */
+  push?: (request: Request) => Promise<Response>;
   /** Told about errors of the operator routes that could not be answered. */
   onError?: (error: unknown) => void;
 }
@@ -37,6 +42,18 @@ export function createStageServer(options: StageServerOptions): http.Server {
   return http.createServer((request, response) => {
     const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
     if (pathname === servePath) return inngestHandler(request, response);
+    const push = options.push;
+    if (push && pathname.startsWith("/hooks/dashscope/")) {
+      toFetchRequest(request)
+        .then((fetchRequest) => push(fetchRequest))
+        .then((answer) => writeFetchResponse(answer, response))
+        .catch((error: unknown) => {
+          options.onError?.(error);
+          if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
+          response.end(JSON.stringify({ error: "unexpected error; see the server log" }));
+        });
+      return;
+    }
     if (pathname === "/healthz" && request.method === "GET") {
       void healthz(options).then(({ statusCode, body }) => {
         response.writeHead(statusCode, { "content-type": "application/json" });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { inject } from "vitest";
-import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/sandbox/index.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
 import { stageProcessEnvironment } from "../helpers/stage-process-environment.ts";
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { videoGenerateResponseSchema } from "../../src/contract/video-generate-response.ts";
-import { type SandboxHandle, startSandbox } from "../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import { probeVideo, requireFfmpeg } from "../helpers/ffprobe-video.ts";
 import { runCli } from "./cli-process.ts";
 

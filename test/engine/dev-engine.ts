@@ -1,4 +1,4 @@
-import type { SandboxOptions } from "../../src/providers/sandbox/index.ts";
+import type { SandboxOptions } from "../../src/sandbox/index.ts";
 import { createInngestApi, type InngestApi } from "./inngest-api.ts";
 import { type InngestDevServer, startInngestDevServer } from "./inngest-dev-server.ts";
 import { type StageEnvironment, startStageEnvironment } from "./stage-environment.ts";

@@ -1,4 +1,4 @@
-import type { SandboxTaskSummary } from "../../src/providers/sandbox/index.ts";
+import type { SandboxTaskSummary } from "../../src/sandbox/index.ts";
 import type { EngineLoadObservations, ObservedRun } from "./engine-load-run.ts";
 import type { StepOp, TracedStep } from "./inngest-run-trace.ts";
 

@@ -1,4 +1,4 @@
-import type { SandboxStats, SandboxTaskSummary } from "../../src/providers/sandbox/index.ts";
+import type { SandboxStats, SandboxTaskSummary } from "../../src/sandbox/index.ts";
 import {
   DOCUMENTED_RENDER_SECONDS,
   drawRenderSeconds,

@@ -8,7 +8,7 @@ import {
   createPostgresMetadataStore,
   type MetadataStore,
 } from "../../src/metadata/index.ts";
-import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/sandbox/index.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
 import { stageProcessEnvironment } from "../helpers/stage-process-environment.ts";
 

@@ -15,11 +15,7 @@ import {
 } from "../../src/metadata/index.ts";
 import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
 import type { ProviderStartInput, VideoProvider } from "../../src/providers/provider.ts";
-import {
-  type SandboxHandle,
-  type SandboxListReading,
-  startSandbox,
-} from "../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, type SandboxListReading, startSandbox } from "../../src/sandbox/index.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
 import {
   call,
@@ -28,7 +24,7 @@ import {
   submitBody,
   submitHeaders,
   submitPath,
-} from "../providers/sandbox/sandbox-test-helpers.ts";
+} from "../sandbox/sandbox-test-helpers.ts";
 
 /*
  * The reconciliation after an ambiguous submit, run over HTTP with the real DashScope client against the sandbox

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import type { SandboxHandle } from "../../src/providers/sandbox/index.ts";
 import type { GenerationOutcome } from "../../src/runner/generate-in-process.ts";
+import type { SandboxHandle } from "../../src/sandbox/index.ts";
 import type { ObjectStore } from "../../src/storage/object-store.ts";
 
 /** What every reliability case is judged on. */

@@ -4,8 +4,8 @@ import {
   expectedRenderMs,
   nextPollDelayMs,
 } from "../../src/functions/poll-schedule.ts";
-import type { SandboxTaskSummary } from "../../src/providers/sandbox/index.ts";
 import type { RunnerStepEvent } from "../../src/runner/in-process-runner.ts";
+import type { SandboxTaskSummary } from "../../src/sandbox/index.ts";
 
 /** When one run held a budget slot, from its step events; epoch milliseconds (the sandbox's clock). */
 interface SlotHold {

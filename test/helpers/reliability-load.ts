@@ -5,11 +5,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { composeStage } from "../../src/compose-stage.ts";
 import { loadConfig } from "../../src/config.ts";
-import { startSandbox } from "../../src/providers/sandbox/index.ts";
-import { renderArguments } from "../../src/providers/sandbox/sandbox-render.ts";
-import { renderKey } from "../../src/providers/sandbox/sandbox-render-reuse.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
 import { createScaledClock } from "../../src/runner/runner-clock.ts";
+import { startSandbox } from "../../src/sandbox/index.ts";
+import { renderArguments } from "../../src/sandbox/sandbox-render.ts";
+import { renderKey } from "../../src/sandbox/sandbox-render-reuse.ts";
 import { type ReliabilityTally, tallyRuns } from "./reliability-checks.ts";
 import { createLoadTimeline, type LoadTimeBreakdown } from "./reliability-load-timeline.ts";
 

@@ -9,8 +9,8 @@ import type {
   StageSettings,
   VideoGenerateDependencies,
 } from "../../src/functions/video-generate-dependencies.ts";
-import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/providers/sandbox/index.ts";
 import { createScaledClock } from "../../src/runner/runner-clock.ts";
+import { type SandboxHandle, type SandboxOptions, startSandbox } from "../../src/sandbox/index.ts";
 import { createTestDatabase } from "./postgres-cluster.ts";
 
 /** The demo's reference image, shipped in the repository (1280x720 JPEG). */

@@ -12,7 +12,7 @@ import {
   openEmbeddedDatabaseOnDemand,
 } from "../../src/metadata/embedded-database-on-demand.ts";
 import { createPostgresMetadataStore, type MetadataStore } from "../../src/metadata/index.ts";
-import { type SandboxHandle, startSandbox } from "../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import { runCli } from "../cli/cli-process.ts";
 import { SAMPLE_IMAGE_PATH } from "../helpers/stage-harness.ts";
 import { stageProcessEnvironment } from "../helpers/stage-process-environment.ts";

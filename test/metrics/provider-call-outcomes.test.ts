@@ -8,7 +8,7 @@ import { providerCallOutcome } from "../../src/metrics/provider-call-outcome.ts"
 import { createStageMetrics, type StageMetrics } from "../../src/metrics/stage-metrics.ts";
 import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
 import type { ProviderStartInput, VideoProvider } from "../../src/providers/provider.ts";
-import { type SandboxHandle, startSandbox } from "../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import { expectBoundedLabels } from "./bounded-labels.ts";
 import { scrape, sumOf } from "./exposition.ts";
 

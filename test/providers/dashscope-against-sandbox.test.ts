@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/errors/provider-error.ts";
 import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
 import type { ProviderStartInput, ProviderTaskStatus, VideoProvider } from "../../src/providers/provider.ts";
-import { type SandboxHandle, startSandbox } from "../../src/providers/sandbox/index.ts";
-import { makeImage, probe } from "./sandbox/sandbox-test-helpers.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
+import { makeImage, probe } from "../sandbox/sandbox-test-helpers.ts";
 
 describe("the DashScope client against the sandbox, over real HTTP", () => {
   let sandbox: SandboxHandle;

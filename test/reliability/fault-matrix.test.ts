@@ -9,13 +9,13 @@ import type { StageContext, StageStepTools } from "../../src/functions/stage-con
 import type { StageSettings } from "../../src/functions/video-generate-dependencies.ts";
 import { runVideoGeneration } from "../../src/functions/video-generate-handler.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
-import type { SandboxOptions } from "../../src/providers/sandbox/index.ts";
 import { type GenerationOutcome, generateInProcess } from "../../src/runner/generate-in-process.ts";
 import {
   type InProcessRunOptions,
   type RunnerStepEvent,
   runInProcess,
 } from "../../src/runner/in-process-runner.ts";
+import type { SandboxOptions } from "../../src/sandbox/index.ts";
 import { CLI_NODE_ARGUMENTS } from "../cli/cli-process.ts";
 import { createTestDatabase, startPostgresCluster } from "../helpers/postgres-cluster.ts";
 import { describeOutcome, type MatrixRow, tallyRuns, writeMatrix } from "../helpers/reliability-checks.ts";

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { composeStage } from "../../compose-stage.ts";
 import { loadConfig } from "../../config.ts";
-import { startSandbox } from "../../providers/sandbox/index.ts";
+import { startSandbox } from "../../sandbox/index.ts";
 import { type CliIo, warn } from "../cli-io.ts";
 import { formatRecord, videoLocation } from "../format-output.ts";
 import { defaultGenerationId } from "../request-from-flags.ts";

@@ -1,5 +1,5 @@
 import { InputError } from "../../errors/input-error.ts";
-import { startSandbox } from "../../providers/sandbox/index.ts";
+import { startSandbox } from "../../sandbox/index.ts";
 import { type CliIo, untilTerminated, warn } from "../cli-io.ts";
 
 /** The flags of `video-gen sandbox`, as commander parses them. */

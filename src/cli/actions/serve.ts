@@ -5,6 +5,7 @@ import { createVideoGenerateFunctions } from "../../functions/video-generate.ts"
 import { createRealtimeProgressPublisher } from "../../functions/video-generation-realtime.ts";
 import { composeOperatorRoutes } from "../../gallery/compose-operator-handler.ts";
 import { isLoopbackHostname } from "../../gallery/gallery-security.ts";
+import { composeDashscopePush } from "../../push/compose-push-handler.ts";
 import { createStageServer } from "../../server/create-stage-server.ts";
 import { type CliIo, untilTerminated, warn } from "../cli-io.ts";
 import { createCliInngestClient } from "../inngest-client.ts";
@@ -68,6 +69,14 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
       describe: runtime.describe,
       checkDatabase: () => runtime.dependencies.metadataStore.countSlots(),
       operator: operator.handler,
+      push: config.pushSecret
+        ? composeDashscopePush({
+            secret: config.pushSecret,
+            testCertificateOrigin: config.pushTestCertificateOrigin,
+            queries: runtime.queries,
+            client,
+          })
+        : undefined,
       onError,
     });
     await new Promise<void>((resolve, reject) => {
@@ -85,6 +94,12 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
         ? `Gallery at ${origin}/gallery, JSON at ${origin}/api/generations, metrics at ${origin}/metrics: ${operator.availability.reason}; ${operator.actions.enabled ? "Replay and Cancel on" : "read-only"}\n`
         : `Gallery, JSON API, media and /metrics are ${operator.availability.reason}\n`,
     );
+    // The route's path holds the secret, so only its prefix is shown.
+    if (config.pushSecret) {
+      io.stdout.write(
+        `DashScope completion push on: POST ${origin}/hooks/dashscope/<DASHSCOPE_PUSH_SECRET>\n`,
+      );
+    }
     const signal = await untilTerminated();
     warn(io, `${signal}: shutting down`);
     await new Promise<void>((resolve) => {

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProviderError } from "../../../src/errors/provider-error.ts";
-import { createDashscopeVideoProvider } from "../../../src/providers/dashscope/index.ts";
-import type {
-  ProviderStartInput,
-  ProviderTaskStatus,
-  VideoProvider,
-} from "../../../src/providers/provider.ts";
-import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
+import { ProviderError } from "../../src/errors/provider-error.ts";
+import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
+import type { ProviderStartInput, ProviderTaskStatus, VideoProvider } from "../../src/providers/provider.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import { call, dataUri, makeImage, submitBody, submitHeaders, submitPath } from "./sandbox-test-helpers.ts";
 
 /**

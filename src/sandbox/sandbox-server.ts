@@ -8,9 +8,9 @@ import { setTimeout as delay } from "node:timers/promises";
 import ipaddr from "ipaddr.js";
 import { Agent } from "undici";
 import { z } from "zod";
-import { WAN_MODEL, type WanFrameRule } from "../../contract/wan-model.ts";
-import { ConfigurationError } from "../../errors/configuration-error.ts";
-import { locateFfmpeg } from "../../media/ffmpeg-path.ts";
+import { WAN_MODEL, type WanFrameRule } from "../contract/wan-model.ts";
+import { ConfigurationError } from "../errors/configuration-error.ts";
+import { locateFfmpeg } from "../media/ffmpeg-path.ts";
 import {
   type ActiveFault,
   createFaultState,

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { type Dispatcher, request } from "undici";
-import { WAN_IMAGE_RULES } from "../../contract/wan-model.ts";
+import { WAN_IMAGE_RULES } from "../contract/wan-model.ts";
 import { SandboxApiError } from "./sandbox-http.ts";
 
 /** Image formats the model accepts (dashscope.md 2.3). */

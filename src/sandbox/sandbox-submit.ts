@@ -7,7 +7,7 @@ import {
   WAN_PROMPT_MAX_CHARS,
   WAN_SEED_RANGE,
   type WanResolution,
-} from "../../contract/wan-model.ts";
+} from "../contract/wan-model.ts";
 import { SandboxApiError } from "./sandbox-http.ts";
 
 /** A submit body that passed validation, with the API defaults applied (dashscope.md 2). */

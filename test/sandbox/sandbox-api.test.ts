@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import {
   call,
   dataUri,

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { WAN_MODEL_FPS } from "../../contract/wan-model.ts";
+import { WAN_MODEL_FPS } from "../contract/wan-model.ts";
 import { createRenderReuse } from "./sandbox-render-reuse.ts";
 
 /** One clip to render from a still image. */

@@ -1,6 +1,6 @@
 import { FormData, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import {
   call,
   makeImage,

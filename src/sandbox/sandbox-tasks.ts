@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { predictOutputSize, type WanFrameRule } from "../../contract/wan-model.ts";
+import { predictOutputSize, type WanFrameRule } from "../contract/wan-model.ts";
 import type { SandboxImage } from "./sandbox-images.ts";
 import type { SandboxRenderer } from "./sandbox-render.ts";
 import type { ValidatedSubmit } from "./sandbox-submit.ts";

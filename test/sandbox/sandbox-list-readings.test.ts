@@ -1,9 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  type SandboxHandle,
-  type SandboxListReading,
-  startSandbox,
-} from "../../../src/providers/sandbox/index.ts";
+import { type SandboxHandle, type SandboxListReading, startSandbox } from "../../src/sandbox/index.ts";
 import {
   call,
   dataUri,

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProviderError } from "../../../src/errors/provider-error.ts";
-import { createDashscopeVideoProvider } from "../../../src/providers/dashscope/index.ts";
-import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
+import { ProviderError } from "../../src/errors/provider-error.ts";
+import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
 import { call, type RawResponse } from "./sandbox-test-helpers.ts";
 
 /** The account-wide rate limits of the documented service (dashscope.md 5 and 6), answered 429 like the service. */

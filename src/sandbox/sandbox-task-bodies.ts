@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { WAN_MODEL } from "../../contract/wan-model.ts";
+import { WAN_MODEL } from "../contract/wan-model.ts";
 import { SandboxApiError } from "./sandbox-http.ts";
 import type { SandboxTask, SandboxTaskStatus } from "./sandbox-tasks.ts";
 import { BEIJING_OFFSET_MINUTES, formatDashscopeDate, parseDashscopeCompactTime } from "./sandbox-time.ts";

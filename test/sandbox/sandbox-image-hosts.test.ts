@@ -4,11 +4,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProviderError } from "../../../src/errors/provider-error.ts";
-import { createDashscopeVideoProvider } from "../../../src/providers/dashscope/index.ts";
-import type { ProviderStartInput } from "../../../src/providers/provider.ts";
-import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
-import { type S3TestTarget, s3TestTarget } from "../../helpers/s3-test-target.ts";
+import { ProviderError } from "../../src/errors/provider-error.ts";
+import { createDashscopeVideoProvider } from "../../src/providers/dashscope/index.ts";
+import type { ProviderStartInput } from "../../src/providers/provider.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
+import { type S3TestTarget, s3TestTarget } from "../helpers/s3-test-target.ts";
 import { makeImage, waitForTask } from "./sandbox-test-helpers.ts";
 
 /**

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { request } from "undici";
-import { locateFfmpeg } from "../../../src/media/ffmpeg-path.ts";
+import { locateFfmpeg } from "../../src/media/ffmpeg-path.ts";
 
 /** A solid image with a shape on it, so zoom and pan are visible, in the given format. */
 export async function makeImage(

@@ -5,11 +5,11 @@ import path from "node:path";
 import sharp from "sharp";
 import { fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { predictOutputSize, WAN_MODEL_FPS } from "../../../src/contract/wan-model.ts";
-import { locateFfmpeg } from "../../../src/media/ffmpeg-path.ts";
-import { type SandboxHandle, startSandbox } from "../../../src/providers/sandbox/index.ts";
-import { createSandboxRenderer, type RenderJob } from "../../../src/providers/sandbox/sandbox-render.ts";
-import { encodeBmp24 } from "../../helpers/make-bmp.ts";
+import { predictOutputSize, WAN_MODEL_FPS } from "../../src/contract/wan-model.ts";
+import { locateFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import { type SandboxHandle, startSandbox } from "../../src/sandbox/index.ts";
+import { createSandboxRenderer, type RenderJob } from "../../src/sandbox/sandbox-render.ts";
+import { encodeBmp24 } from "../helpers/make-bmp.ts";
 import {
   call,
   dataUri,
