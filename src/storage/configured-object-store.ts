@@ -1,5 +1,6 @@
 import type { StageConfig } from "../config.ts";
-import type { SafeFetcher } from "../net/safe-fetch.ts";
+import { createSafeFetcher, type SafeFetcher } from "../net/safe-fetch.ts";
+import { createUrlGuard } from "../net/url-guard.ts";
 import { createLocalObjectStore } from "./local-object-store.ts";
 import type { ObjectStore } from "./object-store.ts";
 import { createS3ObjectReader } from "./read-s3-object.ts";
@@ -11,12 +12,21 @@ export interface ConfiguredObjectStore {
   objectStore: ObjectStore;
   /** Reads a small object of any bucket these credentials reach (`s3://bucket/key` reference images). */
   readS3Object: ((bucket: string, key: string, maxBytes: number) => Promise<Uint8Array>) | undefined;
+  /** Releases the S3 client's connections (nothing for the local directory). */
+  close(): void;
 }
 
-/** S3 when S3_BUCKET is set, the local directory under OUTPUT_DIR otherwise (`composeStage` and `video-gen ui`). */
+/**
+ * S3 when S3_BUCKET is set, the local directory under OUTPUT_DIR otherwise: for `composeStage`, and for the commands
+ * that only read stored media and need no API key (`ui`, `posters`). Without a `fetcher` the store gets one that
+ * only completes its options: those commands download nothing.
+ */
 export function createConfiguredObjectStore(
   config: Pick<StageConfig, "s3" | "outputDir" | "maxVideoBytes">,
-  fetcher: SafeFetcher,
+  fetcher: SafeFetcher = createSafeFetcher({
+    guard: createUrlGuard({ allowHosts: [] }),
+    maxBytes: config.maxVideoBytes,
+  }),
 ): ConfiguredObjectStore {
   if (!config.s3) {
     return {
@@ -26,6 +36,7 @@ export function createConfiguredObjectStore(
         maxVideoBytes: config.maxVideoBytes,
       }),
       readS3Object: undefined,
+      close: () => {},
     };
   }
   const client = createS3Client({
@@ -47,5 +58,6 @@ export function createConfiguredObjectStore(
       maxVideoBytes: config.maxVideoBytes,
     }),
     readS3Object: createS3ObjectReader(client),
+    close: () => client.destroy(),
   };
 }

@@ -4,10 +4,10 @@ import { InputError } from "../../errors/input-error.ts";
 import { backfillImageKeys, backfillPosters } from "../../media/backfill-posters.ts";
 import { locateFfmpeg } from "../../media/ffmpeg-path.ts";
 import { createPosterMaker } from "../../media/make-poster.ts";
+import { createConfiguredObjectStore } from "../../storage/configured-object-store.ts";
 import { type CliIo, warn } from "../cli-io.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { openMetadataStore } from "../open-metadata-store.ts";
-import { openObjectStore } from "../open-object-store.ts";
 
 /** The flags of `video-gen posters`, as commander parses them. */
 export interface PostersFlags {
@@ -50,7 +50,7 @@ export async function runPosters(io: CliIo, flags: PostersFlags): Promise<number
         : "posters need ffmpeg: install it, run npm ci (it installs a copy), or set FFMPEG_PATH",
     );
   }
-  const objects = openObjectStore(config);
+  const objects = createConfiguredObjectStore(config);
   try {
     const { metadataStore, close } = await openMetadataStore(config);
     try {

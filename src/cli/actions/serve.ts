@@ -7,7 +7,8 @@ import { composeOperatorRoutes } from "../../gallery/compose-operator-handler.ts
 import { isLoopbackHostname } from "../../gallery/gallery-security.ts";
 import { composeDashscopePush } from "../../push/compose-push-handler.ts";
 import { createStageServer } from "../../server/create-stage-server.ts";
-import { type CliIo, untilTerminated, warn } from "../cli-io.ts";
+import { type CliIo, warn } from "../cli-io.ts";
+import { listen, serveUntilTerminated } from "../http-listen.ts";
 import { createCliInngestClient } from "../inngest-client.ts";
 import { parsePort } from "../parse-port.ts";
 
@@ -79,13 +80,7 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
         : undefined,
       onError,
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, flags.host, () => resolve());
-    });
-    const address = server.address();
-    const actualPort = typeof address === "object" && address ? address.port : port;
-    const origin = `http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${actualPort}`;
+    const origin = await listen(server, port, flags.host);
     io.stdout.write(
       `Serving app ${config.inngestAppId} (${client.mode} mode): ${origin}/api/inngest, health at ${origin}/healthz\n`,
     );
@@ -100,12 +95,7 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
         `DashScope completion push on: POST ${origin}/hooks/dashscope/<DASHSCOPE_PUSH_SECRET>\n`,
       );
     }
-    const signal = await untilTerminated();
-    warn(io, `${signal}: shutting down`);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await serveUntilTerminated(io, server);
     return 0;
   } finally {
     await runtime.close();

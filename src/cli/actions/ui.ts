@@ -9,10 +9,9 @@ import { openEmbeddedDatabaseOnDemand } from "../../metadata/embedded-database-o
 import { createGenerationQueries } from "../../metadata/generation-queries.ts";
 import { createPostgresMetadataStore } from "../../metadata/postgres-metadata-store.ts";
 import { createPgSqlClient, type SqlClient } from "../../metadata/sql-client.ts";
-import { createSafeFetcher } from "../../net/safe-fetch.ts";
-import { createUrlGuard } from "../../net/url-guard.ts";
 import { createConfiguredObjectStore } from "../../storage/configured-object-store.ts";
-import { type CliIo, untilTerminated, warn } from "../cli-io.ts";
+import { type CliIo, warn } from "../cli-io.ts";
+import { listen, serveUntilTerminated } from "../http-listen.ts";
 import { parsePort } from "../parse-port.ts";
 
 /** The flags of `video-gen ui`, as commander parses them. */
@@ -29,8 +28,11 @@ export interface UiFlags {
 export async function runUi(io: CliIo, flags: UiFlags): Promise<number> {
   const port = parsePort(flags.port);
   const config = loadConfig(io.environment);
-  const loopbackOnly = isLoopbackHostname(flags.host);
-  const access = { token: config.ui.token, loopbackOnly, allowedHosts: config.ui.hosts };
+  const access = {
+    token: config.ui.token,
+    loopbackOnly: isLoopbackHostname(flags.host),
+    allowedHosts: config.ui.hosts,
+  };
   const availability = galleryAvailability(access);
   if (!availability.enabled) {
     warn(io, `video-gen ui: the gallery would be ${availability.reason}`);
@@ -39,31 +41,27 @@ export async function runUi(io: CliIo, flags: UiFlags): Promise<number> {
   const sql: SqlClient = config.databaseUrl
     ? createPgSqlClient({ connectionString: config.databaseUrl })
     : openEmbeddedDatabaseOnDemand({ dataDir: path.join(config.outputDir, "metadata") }).sql;
+  const stored = createConfiguredObjectStore(config);
   try {
     const metadataStore = createPostgresMetadataStore({ sql });
     await metadataStore.migrate();
-    // Only reads: the fetcher is never used, but the store's factory wants one.
-    const fetcher = createSafeFetcher({
-      guard: createUrlGuard({ allowHosts: [] }),
-      maxBytes: config.maxVideoBytes,
-    });
-    const { objectStore } = createConfiguredObjectStore(config, fetcher);
+    const report = (error: unknown) =>
+      warn(io, `gallery request failed: ${error instanceof Error ? error.message : String(error)}`);
     const handler = toNodeHandler(
       createOperatorHandler({
         metadataStore,
         queries: createGenerationQueries({ sql }),
-        objectStore,
+        objectStore: stored.objectStore,
         access,
         actionsDisabledReason:
           "Replay and Cancel are on the pages of video-gen serve; here use video-gen replay <id> or video-gen cancel <id>.",
         renderEstimateSeconds: config.renderEstimateSeconds,
-        onError: (error) =>
-          warn(io, `gallery request failed: ${error instanceof Error ? error.message : String(error)}`),
+        onError: report,
       }),
     );
     const server = http.createServer((request, response) => {
       const notFound = () => {
-        if (request.url === "/" || request.url === "") {
+        if (request.url === "/") {
           response.writeHead(303, { location: "/gallery" });
           response.end();
           return;
@@ -72,27 +70,17 @@ export async function runUi(io: CliIo, flags: UiFlags): Promise<number> {
         response.end(JSON.stringify({ error: "not found", endpoints: ["/gallery", "/api/generations"] }));
       };
       handler(request, response, notFound).catch((error: unknown) => {
-        warn(io, `gallery request failed: ${String(error)}`);
+        report(error);
         if (!response.headersSent) response.writeHead(500);
         response.end();
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, flags.host, () => resolve());
-    });
-    const address = server.address();
-    const actualPort = typeof address === "object" && address ? address.port : port;
-    const origin = `http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${actualPort}`;
+    const origin = await listen(server, port, flags.host);
     io.stdout.write(`Gallery at ${origin}/gallery (${availability.reason}; read-only)\n`);
-    const signal = await untilTerminated();
-    warn(io, `${signal}: shutting down`);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await serveUntilTerminated(io, server);
     return 0;
   } finally {
+    stored.close();
     await sql.close();
   }
 }
