@@ -16,6 +16,8 @@ export interface ProgressEstimate {
   queue_position: number | null;
   /** Generations in that queue. */
   queue_length: number | null;
+  /** The bar's label, e.g. `rendering · 42 % · about 30 s left` (the page's script shows it as the JSON says). */
+  text: string;
 }
 
 /** Share of the bar each phase ends at: most of the time goes to the render. */
@@ -34,13 +36,13 @@ export function requestedRender(request: Record<string, unknown>): {
   return { resolution, duration };
 }
 
-export function estimateProgress(input: {
+function estimateFraction(input: {
   record: GenerationRecord;
   /** Expected render time for this request, ms. */
   expectedRenderMs: number;
   queue: { position: number; waiting: number } | undefined;
   now: Date;
-}): ProgressEstimate | null {
+}): Omit<ProgressEstimate, "text"> | null {
   const { record, expectedRenderMs, queue, now } = input;
   if (TERMINAL_STATUSES.includes(record.status)) return null;
   const queued = { queue_position: queue?.position ?? null, queue_length: queue?.waiting ?? null };
@@ -65,4 +67,15 @@ export function estimateProgress(input: {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** The estimate with its label, or null for a generation that has ended. */
+export function estimateProgress(input: Parameters<typeof estimateFraction>[0]): ProgressEstimate | null {
+  const estimate = estimateFraction(input);
+  if (!estimate) return null;
+  const parts = [input.record.stage, `${Math.round(estimate.fraction * 100)} %`];
+  if (estimate.queue_position !== null)
+    parts.push(`queue ${estimate.queue_position} of ${estimate.queue_length ?? "?"}`);
+  if (estimate.eta_seconds !== null) parts.push(`about ${estimate.eta_seconds} s left`);
+  return { ...estimate, text: parts.join(" · ") };
 }

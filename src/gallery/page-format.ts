@@ -37,23 +37,12 @@ export function statusBadge(status: string): SafeHtml {
   return html`<span class="badge badge-${status}" data-field="status">${status}</span>`;
 }
 
-/** `Progress: rendering, 42 %, about 30 s left` for the bar's label. */
-export function progressText(view: Pick<GenerationView, "stage" | "progress">): string {
-  const progress = view.progress;
-  if (!progress) return "";
-  const parts = [view.stage, `${Math.round(progress.fraction * 100)} %`];
-  if (progress.queue_position !== null)
-    parts.push(`queue ${progress.queue_position} of ${progress.queue_length ?? "?"}`);
-  if (progress.eta_seconds !== null) parts.push(`about ${progress.eta_seconds} s left`);
-  return parts.join(" · ");
-}
-
 /** The progress bar of an in-flight generation; the script updates it in place. */
 export function progressBar(view: GenerationView): SafeHtml {
   if (!view.progress) return html``;
   return html`<div class="progress" data-field="progress">
 <progress max="1" value="${view.progress.fraction}"></progress>
-<span class="progress-text">${progressText(view)}</span>
+<span class="progress-text">${view.progress.text}</span>
 </div>`;
 }
 

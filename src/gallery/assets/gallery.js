@@ -5,16 +5,6 @@ const POLL_MS = 2000;
 const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 const basePath = document.body.dataset.basePath || "";
 
-function progressText(view) {
-  const progress = view.progress;
-  if (!progress) return "";
-  const parts = [view.stage, `${Math.round(progress.fraction * 100)} %`];
-  if (progress.queue_position !== null)
-    parts.push(`queue ${progress.queue_position} of ${progress.queue_length ?? "?"}`);
-  if (progress.eta_seconds !== null) parts.push(`about ${progress.eta_seconds} s left`);
-  return parts.join(" · ");
-}
-
 function update(element, view) {
   const badge = element.querySelector('[data-field="status"]');
   if (badge) {
@@ -24,7 +14,7 @@ function update(element, view) {
   const bar = element.querySelector('[data-field="progress"] progress');
   if (bar && view.progress) bar.value = view.progress.fraction;
   const text = element.querySelector('[data-field="progress"] .progress-text');
-  if (text) text.textContent = progressText(view);
+  if (text && view.progress) text.textContent = view.progress.text;
   const stage = element.querySelector('[data-field="stage"]');
   if (stage) stage.textContent = view.stage;
   element.dataset.stage = view.stage;
