@@ -1,4 +1,3 @@
-import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { z } from "zod";
 
@@ -98,10 +97,25 @@ export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
 }
 
 /**
+ * The part of PGlite's API the client uses, stated structurally: the package's declarations then need no PGlite
+ * (or Emscripten) types, so a host app type-checks against them without installing those.
+ */
+export interface PgliteConnection {
+  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  transaction<T>(
+    callback: (transaction: {
+      query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+    }) => Promise<T>,
+  ): Promise<T>;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+/**
  * A {@link SqlClient} over an embedded PGlite instance. PGlite has one connection and runs statements one at a
  * time; while a transaction is open, other queries wait for it. `close()` closes the PGlite instance.
  */
-export function createPgliteSqlClient(db: PGlite): SqlClient {
+export function createPgliteSqlClient(db: PgliteConnection): SqlClient {
   let closed: Promise<void> | undefined;
   const client: SqlClient = {
     async query<T>(text: string, params?: readonly unknown[]) {
