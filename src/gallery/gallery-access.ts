@@ -1,10 +1,10 @@
+import { safeEqual } from "../net/safe-equal.ts";
 import {
   type GallerySigner,
   hostnameOf,
   isLoopbackHostname,
   readCookie,
   SESSION_COOKIE,
-  safeEqual,
 } from "./gallery-security.ts";
 
 /** Who may see the operator pages, the JSON API, the media and `/metrics`. */

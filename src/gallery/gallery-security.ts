@@ -1,16 +1,7 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 
 /** Cookie that carries a signed-in session. */
 export const SESSION_COOKIE = "video_gen_session";
-
-/**
- * Compares a presented secret with the expected one in constant time. Both are hashed first, so the comparison runs
- * over equal lengths and its time tells nothing, not even the secret's length.
- */
-export function safeEqual(given: string, expected: string): boolean {
-  const hash = (text: string) => createHash("sha256").update(text).digest();
-  return timingSafeEqual(hash(given), hash(expected));
-}
 
 /**
  * The keys the pages sign with. Derived from the operator token when there is one, so every worker behind a load

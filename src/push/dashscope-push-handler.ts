@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { safeEqual } from "../net/safe-equal.ts";
 import type { EventBridgeVerifier } from "./eventbridge-verifier.ts";
 import { ASYNC_TASK_FINISH, parseTaskFinishDelivery } from "./task-finish-delivery.ts";
 
@@ -48,8 +48,6 @@ export interface DashscopePushHandlerOptions {
 export function createDashscopePushHandler(
   options: DashscopePushHandlerOptions,
 ): (request: Request) => Promise<Response> {
-  const secretDigest = digest(options.secret);
-
   return async (request) => {
     if (request.method !== "POST") return new Response(null, { status: 405, headers: { allow: "POST" } });
     const url = new URL(request.url);
@@ -57,7 +55,7 @@ export function createDashscopePushHandler(
     const given = url.pathname.startsWith(DASHSCOPE_PUSH_PATH)
       ? url.pathname.slice(DASHSCOPE_PUSH_PATH.length)
       : "";
-    if (!timingSafeEqual(digest(given), secretDigest)) return unauthorized();
+    if (!safeEqual(given, options.secret)) return unauthorized();
     const body = await readBody(request);
     if (body === null) return new Response(null, { status: 413 });
     if (!(await signed(request, body))) return unauthorized();
@@ -96,11 +94,6 @@ export function createDashscopePushHandler(
     }
     return false;
   }
-}
-
-/** A fixed-length digest, so the constant-time compare works for any length and leaks none. */
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
 }
 
 function unauthorized(): Response {
