@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
-import { InngestTestEngine } from "@inngest/test";
+import type { InngestTestEngine } from "@inngest/test";
 import { Inngest } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVideoGenerateFunctions } from "../../src/functions/video-generate.ts";
+import { engineFor as engineOf, mockedSteps, sha1 } from "../helpers/inngest-test-engine.ts";
 import { type StageHarness, sampleRequest, startStageHarness } from "../helpers/stage-harness.ts";
 
 /**
@@ -23,26 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => harness.close());
 
-const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
-const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-/** Fresh mocks for each execution: sleeps really wait a little (the sandbox renders in real time); sends are captured. */
-function mockedSteps(extra: Array<{ id: string; handler: () => unknown }> = []) {
-  const sleeps = ["wait", "slot-wait", "duplicate-wait"].flatMap((prefix) =>
-    Array.from({ length: 120 }, (_, index) => ({
-      id: `${prefix}-${index}`,
-      handler: () => pause(60).then(() => null),
-    })),
-  );
-  return [...extra, ...sleeps, { id: "notify", handler: () => ({ ids: ["completed-event"] }) }];
-}
-
-function engineFor(data: Record<string, unknown>) {
-  return new InngestTestEngine({
-    function: videoGenerate,
-    events: [{ name: "video/generation.requested", data }],
-  });
-}
+const engineFor = (data: Record<string, unknown>) => engineOf(videoGenerate, data);
 
 type Execution = Awaited<ReturnType<InngestTestEngine["execute"]>>;
 
