@@ -15,4 +15,6 @@ export type CheckedStatus = {
   slotWanted?: boolean;
   /** Waiters a freed budget slot was handed to when this check saw the task end (they are woken next). */
   grantedTo?: string[];
+  /** The run checked on its own and no task watcher held the lease: the run wakes one. */
+  watcherWanted?: boolean;
 };

@@ -179,3 +179,37 @@ export function nextPollDelayMs(input: PollScheduleInput): number | null {
   // Cut to the deadline, to the whole second at or below it: the final check never lands past it.
   return Math.min(wholeSeconds, Math.floor(remainingMs / 1000) * 1000);
 }
+
+/** What the fallback check of a watched task depends on; all times in ms. */
+export interface WatchedPollInput {
+  /** 0-based index of the check about to be scheduled. */
+  attempt: number;
+  /** Time since the submit. */
+  elapsedMs: number;
+  /** Expected render time, from `expectedRenderMs` or learned. */
+  expectedRenderMs: number;
+  deadlineMs: number;
+  maxChecks: number;
+  /** The budget slot's lease: without a watcher, the run's own check is what renews it. */
+  slotLeaseMs: number;
+}
+
+/**
+ * The wait before a run checks its task itself where the task watcher signals endings (`wait-N` ends at once on the
+ * signal, so this is only the fallback for a signal that did not come): 1.5 × the expected render, then doubling,
+ * at most half the slot's lease (so that a run whose watcher is down keeps its slot) and stretched evenly when the
+ * checks left could not otherwise reach the deadline; null when no further check fits. Whole seconds, cut to the
+ * deadline as `nextPollDelayMs`. A run whose watcher works takes one wait and one check; one whose watcher is down
+ * wakes a new one at its first check, so a lost watcher costs about half a render of latency, never a result.
+ */
+export function watchedPollDelayMs(input: WatchedPollInput): number | null {
+  if (input.attempt >= input.maxChecks) return null;
+  const remainingMs = input.deadlineMs - input.elapsedMs;
+  if (remainingMs < MIN_DELAY_MS) return null;
+  const expected = Math.max(MIN_DELAY_MS, input.expectedRenderMs);
+  const growingMs = 1.5 * expected * 2 ** Math.min(input.attempt, 30);
+  const evenShareMs = Math.ceil(remainingMs / (input.maxChecks - input.attempt) / 1000) * 1000;
+  const capMs = Math.max(input.slotLeaseMs / 2, evenShareMs);
+  const wholeSeconds = Math.max(MIN_DELAY_MS, Math.round(Math.min(capMs, growingMs) / 1000) * 1000);
+  return Math.min(wholeSeconds, Math.floor(remainingMs / 1000) * 1000);
+}

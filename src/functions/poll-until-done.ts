@@ -1,7 +1,7 @@
 import type { GenerationPlan } from "../contract/plan-generation.ts";
 import { VideoGenerationError } from "../errors/video-generation-error.ts";
 import type { CheckedStatus } from "./checked-status.ts";
-import { expectedRenderMs, nextPollDelayMs } from "./poll-schedule.ts";
+import { expectedRenderMs, nextPollDelayMs, watchedPollDelayMs } from "./poll-schedule.ts";
 import { announceGrants } from "./provider-budget.ts";
 import type { RecordProgress } from "./record-progress.ts";
 import type { StageContext } from "./stage-context.ts";
@@ -11,6 +11,7 @@ import { terminalStatusError } from "./terminal-status-error.ts";
 import { inStep } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES } from "./video-generation-events.ts";
+import { wakeWatcher } from "./wake-watcher.ts";
 
 /**
  * `wait-<n>` (a durable sleep, or, where endings are signalled, a wait for the task's ending whose timeout is the
@@ -45,16 +46,26 @@ export async function pollUntilDone(input: {
   let elapsedMs = 0;
   let slotWanted = input.slotWanted;
   for (let check = 0; ; check++) {
-    const delay = nextPollDelayMs({
-      attempt: check,
-      elapsedMs,
-      providerStatus: last?.status === "running" ? "running" : last ? "pending" : undefined,
-      runningSinceMs,
-      expectedRenderMs: expected,
-      deadlineMs: settings.deadlineMs,
-      maxChecks: settings.maxStatusChecks,
-      slotWanted,
-    });
+    // Where a task watcher signals endings, the run's own checks are only its fallback: sparse, whatever the queue.
+    const delay = settings.taskWatcher
+      ? watchedPollDelayMs({
+          attempt: check,
+          elapsedMs,
+          expectedRenderMs: expected,
+          deadlineMs: settings.deadlineMs,
+          maxChecks: settings.maxStatusChecks,
+          slotLeaseMs: settings.slotLeaseMs,
+        })
+      : nextPollDelayMs({
+          attempt: check,
+          elapsedMs,
+          providerStatus: last?.status === "running" ? "running" : last ? "pending" : undefined,
+          runningSinceMs,
+          expectedRenderMs: expected,
+          deadlineMs: settings.deadlineMs,
+          maxChecks: settings.maxStatusChecks,
+          slotWanted,
+        });
     if (delay === null) {
       const gaveUp = await step.run(
         "deadline",
@@ -67,8 +78,8 @@ export async function pollUntilDone(input: {
         { code: "deadline_exceeded", retryable: false },
       );
     }
-    if (settings.taskEndSignals) {
-      // Ends at the schedule's delay, or at once when the task's ending is signalled (the completion push): a
+    if (settings.taskEndSignals || settings.taskWatcher) {
+      // Ends at the schedule's delay, or at once when the task's ending is signalled (the watcher, the push): a
       // signalled run takes one wait and one check, and the schedule stays the fallback for a signal that never comes.
       await step.waitForGenerationEvent(`wait-${check}`, {
         event: EVENT_NAMES.taskEnded,
@@ -94,6 +105,7 @@ export async function pollUntilDone(input: {
     elapsedMs += delay;
     slotWanted = checked.slotWanted === true;
     await announceGrants(step, "slot-handover", checked.grantedTo);
+    if (checked.watcherWanted) await wakeWatcher(context, `wake-watcher-${check}`, "fallback");
     if (checked.status === "running" && runningSinceMs === undefined) runningSinceMs = elapsedMs;
     last = checked;
     if (checked.status === "pending" || checked.status === "running") continue;

@@ -54,7 +54,7 @@ export async function claimOrShareIdentical(input: {
         await step.waitForGenerationEvent(`duplicate-wait${suffix}-${check}`, {
           event: EVENT_NAMES.settled,
           generationId: owner,
-          timeoutMs: fallbackWaitMs(checksUsed, capMs),
+          timeoutMs: fallbackWaitMs(checksUsed, capMs, settings.taskWatcher === true),
         });
       }
       checksUsed++;

@@ -1,5 +1,7 @@
 /** An event as a step sends it. */
 export interface StageEvent {
+  /** Inngest keeps one event per id (for 24 h): a repeat with the same id is dropped. */
+  id?: string;
   name: string;
   data: Record<string, unknown>;
 }

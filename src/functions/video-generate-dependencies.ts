@@ -62,6 +62,19 @@ export interface StageSettings {
    * Default false.
    */
   taskEndSignals?: boolean;
+  /**
+   * Whether the account-wide task watcher (`video-generate-watcher`) runs beside the function, as it does wherever
+   * `createVideoGenerateFunctions` serves the functions: it learns when tasks end, frees and hands over their slots,
+   * re-announces what a run missed and renews the leases of tasks still going. A run then waits for its task's ending
+   * (implies `taskEndSignals`) with sparse fallback checks, and waits for slots and identical generations with
+   * fallbacks that start at a minute. False in process (`generate`, the CLI), where each run checks on its schedule.
+   */
+  taskWatcher?: boolean;
+  /**
+   * How often the watcher checks the tasks in flight, ms (one task-list call covers them all); default 1,000, and
+   * 15,000 when DashScope's completion push is configured (the checks then only catch a push that was lost).
+   */
+  watchIntervalMs?: number;
   /** Upper bound of status checks per run (each costs two of Inngest's 1,000 steps). */
   maxStatusChecks: number;
   /** Longest wait for a budget slot before the run fails with `budget_exhausted`, in ms. */

@@ -18,11 +18,12 @@ import { inStep, toInngestError } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES, settledEvent } from "./video-generation-events.ts";
 import { waitForSlot } from "./wait-for-slot.ts";
+import { wakeWatcher } from "./wake-watcher.ts";
 
 /**
  * The durable `video-generate` pipeline, step by step as in the README's diagram:
  * validate → resolve-image → cache-check → claim (or wait for an identical generation) → slot → submit →
- * (wait-N, poll-N)… → copy → poster → persist → notify (a cache hit: cache-check → poster → persist → notify); a
+ * (wake-watcher) → (wait-N, poll-N)… → copy → poster → persist → notify (a cache hit: cache-check → poster → persist → notify); a
  * slot freed on the way is announced to its waiters at once (`slot-handover`, `persist-handover`).
  * Every side effect is a step with a stable id (the memoization keys of runs in flight); each step's body is a
  * function of its own in `./steps`. Code between steps is deterministic, so a replay after a crash or deploy re-runs
@@ -157,6 +158,8 @@ async function generate(
       }),
     ),
   );
+
+  if (submitted.watcherWanted) await wakeWatcher(context, "wake-watcher", "submit");
 
   const rendered = await pollUntilDone({
     context,

@@ -5,6 +5,7 @@ import { generationIdOfRun } from "./generation-id.ts";
 import type { StageContext } from "./stage-context.ts";
 import { parseErrorCode } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
+import { createTaskWatcherFunction } from "./task-watcher.ts";
 import { runVideoGeneration } from "./video-generate-handler.ts";
 import { EVENT_NAMES, videoGenerationCancelRequested } from "./video-generation-events.ts";
 
@@ -62,7 +63,10 @@ function stageStepTools(step: {
  * - `video-generate-cancel`: a cancel command for a generation id, also for runs `cancelOn` cannot match (a
  *   generation without a client id) and for records whose run is gone;
  * - `video-generate-on-cancelled`: cleanup after every cancellation Inngest performs, whatever the route (`cancelOn`,
- *   the REST API, the dashboard, bulk cancel), which ends a run without running any of its code.
+ *   the REST API, the dashboard, bulk cancel), which ends a run without running any of its code;
+ * - `video-generate-watcher`: the account-wide task watcher (`task-watcher.ts`), which signals task endings, frees
+ *   and hands over their slots. With it, runs wait for signals (`settings.taskWatcher`, true here unless the host
+ *   set it false) instead of checking on a dense schedule.
  *
  * Flow control, and why:
  * - `throttle` 10 starts/s (burst 10): smooths a fan-out of hundreds of events into a steady stream; it queues, never
@@ -72,7 +76,12 @@ function stageStepTools(step: {
  *   deduplicated by the cache-key claim instead, which answers them rather than discarding them.
  * - `cancelOn` the cancel command, matched on `generation_id`.
  */
-export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies: VideoGenerateDependencies) {
+export function createVideoGenerateFunctions(inngest: Inngest.Any, stageDependencies: VideoGenerateDependencies) {
+  // On Inngest the task watcher is served beside the pipeline, so runs wait for its signals unless the host said no.
+  const dependencies: VideoGenerateDependencies = {
+    ...stageDependencies,
+    settings: { ...stageDependencies.settings, taskWatcher: stageDependencies.settings.taskWatcher ?? true },
+  };
   const { provider, metadataStore, settings } = dependencies;
   const cleanUp = (
     generationId: string,
@@ -157,5 +166,7 @@ export function createVideoGenerateFunctions(inngest: Inngest.Any, dependencies:
     },
   );
 
-  return [videoGenerate, videoGenerateCancel, videoGenerateOnCancelled] as const;
+  const taskWatcher = createTaskWatcherFunction(inngest, dependencies);
+
+  return [videoGenerate, videoGenerateCancel, videoGenerateOnCancelled, taskWatcher] as const;
 }

@@ -57,8 +57,8 @@ export const videoGenerationSlotGranted = eventType("video/generation.slot-grant
 });
 
 /**
- * Internal: the provider task of this generation has ended, as a signal learned outside the run (DashScope's
- * completion push). The run's `wait-N` ends on it and `poll-N` checks the task at once; a lost or late signal costs
+ * Internal: the provider task of this generation has ended, as a signal learned outside the run (the task watcher's
+ * check or DashScope's completion push). The run's `wait-N` ends on it and `poll-N` checks the task at once; a lost or late signal costs
  * only latency, since the wait's timeout is the poll schedule's own delay.
  */
 export const videoGenerationTaskEnded = eventType("video/generation.task-ended", {
@@ -68,7 +68,21 @@ export const videoGenerationTaskEnded = eventType("video/generation.task-ended",
     /** The ending as the signal reported it (SUCCEEDED, FAILED, CANCELED, UNKNOWN…); the check decides. */
     task_status: z.string(),
     /** Where the signal came from. */
-    source: z.enum(["push"]),
+    source: z.enum(["push", "watcher"]),
+  }),
+});
+
+/**
+ * Internal: starts the account-wide task watcher (`video-generate-watcher`) when none holds its lease: sent by a
+ * run that has just submitted a task or whose fallback check found the watcher gone, and by a watcher continuing
+ * in a fresh run. Any number of them start at most one watcher at a time.
+ */
+export const videoGenerationWatchRequested = eventType("video/generation.watch-requested", {
+  schema: z.object({
+    /** Why: `submit`, `fallback` (a run found no watcher) or `continue` (a watcher handing over to a fresh run). */
+    reason: z.enum(["submit", "fallback", "continue"]),
+    /** The run id of the watcher this one continues; it may take over that one's lease at once. */
+    successor_of: z.string().optional(),
   }),
 });
 
@@ -81,7 +95,16 @@ export const EVENT_NAMES = {
   settled: "video/generation.settled",
   slotGranted: "video/generation.slot-granted",
   taskEnded: "video/generation.task-ended",
+  watchRequested: "video/generation.watch-requested",
 } as const;
+
+/** The event that starts a watcher when none is active (see `videoGenerationWatchRequested`). */
+export function watchRequestedEvent(reason: "submit" | "fallback" | "continue", successorOf?: string) {
+  return {
+    name: EVENT_NAMES.watchRequested,
+    data: successorOf === undefined ? { reason } : { reason, successor_of: successorOf },
+  };
+}
 
 /** The internal `settled` event of a generation's ending. */
 export function settledEvent(generationId: string, status: "succeeded" | "failed" | "canceled") {

@@ -20,7 +20,7 @@ export async function waitForSlot(input: {
 }): Promise<void> {
   const { context, generationId, dependencies, progress } = input;
   const { settings } = dependencies;
-  const { capMs } = slotWaitTimings(settings);
+  const { capMs, watched } = slotWaitTimings(settings);
   let queuedSince: string | undefined;
   for (let check = 0; ; check++) {
     const slot = await context.step.run(
@@ -40,7 +40,7 @@ export async function waitForSlot(input: {
     await context.step.waitForGenerationEvent(`slot-wait-${check}`, {
       event: EVENT_NAMES.slotGranted,
       generationId,
-      timeoutMs: Math.min(fallbackWaitMs(check, capMs), remainingMs),
+      timeoutMs: Math.min(fallbackWaitMs(check, capMs, watched), remainingMs),
     });
   }
 }

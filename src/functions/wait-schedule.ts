@@ -7,18 +7,40 @@ import type { StageSettings } from "./video-generate-dependencies.ts";
  * each time up to `capMs`, so a long wait costs a bounded number of steps and a missed event costs, on average, no
  * more than the short window in which it could be missed.
  */
-export function fallbackWaitMs(check: number, capMs: number): number {
+export function fallbackWaitMs(check: number, capMs: number, watched = false): number {
+  if (watched) return Math.round(Math.min(capMs, WATCHED_FIRST_FALLBACK_MS * 2 ** Math.min(check, 40)));
   return Math.round(Math.min(capMs, 5_000 * 1.5 ** Math.min(check, 40)));
 }
 
+/**
+ * Where a task watcher runs (on Inngest), it re-announces a grant or an ending a run missed within seconds, so a
+ * run's own fallback is only for a watcher that is down: it starts at a minute and doubles (60, 120, 240, 480 s…),
+ * which keeps a wait of a quarter of an hour at five checks, whatever the queue.
+ */
+const WATCHED_FIRST_FALLBACK_MS = 60_000;
+/** The fallback's cap where a watcher runs: long waits cost few steps; the watcher, not the cap, bounds the lag. */
+const WATCHED_CAP_MS = 10 * 60_000;
+/** A grant's lease where a watcher re-announces it: long enough for its waiter to hear, short if it never does. */
+const WATCHED_GRANT_LEASE_MS = 90_000;
+
 /** The timings of waiting for a budget slot, derived so that `maxSlotChecks` checks always cover the queue timeout. */
-export function slotWaitTimings(settings: Pick<StageSettings, "queueTimeoutMs" | "maxSlotChecks">) {
+export function slotWaitTimings(
+  settings: Pick<StageSettings, "queueTimeoutMs" | "maxSlotChecks" | "taskWatcher">,
+) {
+  const watched = settings.taskWatcher === true;
   // Half the checks at the cap cover the whole queue timeout; the growing start uses fewer than the other half.
-  const capMs = Math.max(60_000, Math.ceil((2 * settings.queueTimeoutMs) / settings.maxSlotChecks));
+  const capMs = Math.max(
+    watched ? WATCHED_CAP_MS : 60_000,
+    Math.ceil((2 * settings.queueTimeoutMs) / settings.maxSlotChecks),
+  );
   return {
     capMs,
-    /** A handed-over slot stays reserved until its waiter's next fallback check at the latest. */
-    grantLeaseMs: capMs + 60_000,
+    watched,
+    /**
+     * A handed-over slot stays reserved until its waiter's next fallback check at the latest; where a watcher
+     * re-announces the grant, for 90 s (a waiter that never takes it frees the slot for the next).
+     */
+    grantLeaseMs: watched ? WATCHED_GRANT_LEASE_MS : capMs + 60_000,
     /** A waiter that has not checked for two fallbacks is a run that died and loses its place. */
     staleWaiterMs: 2 * capMs + 60_000,
   };
@@ -29,10 +51,13 @@ const OWNER_COPY_MARGIN_MS = 10 * 60_000;
 
 /** Fallback cap while waiting for an identical generation, derived so the checks cover its longest possible life. */
 export function duplicateWaitCapMs(
-  settings: Pick<StageSettings, "queueTimeoutMs" | "deadlineMs" | "maxDuplicateChecks">,
+  settings: Pick<StageSettings, "queueTimeoutMs" | "deadlineMs" | "maxDuplicateChecks" | "taskWatcher">,
 ): number {
   const ownerLifetimeMs = settings.queueTimeoutMs + settings.deadlineMs + OWNER_COPY_MARGIN_MS;
-  return Math.max(60_000, Math.ceil((2 * ownerLifetimeMs) / settings.maxDuplicateChecks));
+  return Math.max(
+    settings.taskWatcher ? WATCHED_CAP_MS : 60_000,
+    Math.ceil((2 * ownerLifetimeMs) / settings.maxDuplicateChecks),
+  );
 }
 
 /** Inngest fails a run that reaches this many steps (every `step.*` call, sleeps and waits included). */

@@ -4,7 +4,10 @@ import type { MetadataStore } from "./metadata-store.ts";
 import type { SqlClient } from "./sql-client.ts";
 
 /** The metadata store's part that keeps the account-wide provider budget: slots, their leases, the queue of waiters. */
-export type BudgetSlots = Pick<MetadataStore, "acquireSlot" | "renewSlot" | "releaseSlot" | "countSlots">;
+export type BudgetSlots = Pick<
+  MetadataStore,
+  "acquireSlot" | "renewSlot" | "renewSlots" | "releaseSlot" | "countSlots" | "grantsToAnnounce"
+>;
 
 /** Advisory lock key that serialises budget changes across processes (an arbitrary constant owned by this module). */
 const SLOT_LOCK_KEY = 7_240_002;
@@ -74,6 +77,29 @@ export function createBudgetSlots(sql: SqlClient): BudgetSlots {
         return { waiting: rows[0]?.waiting ?? 0 };
       }),
 
+    renewSlots: (holders, leaseMs) =>
+      guard("renewSlots", async () => {
+        if (holders.length === 0) return;
+        await sql.query(
+          `UPDATE provider_slots SET lease_expires_at = now() + $2::float8 * interval '1 millisecond'
+           WHERE holder IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND lease_expires_at > now()
+             AND NOT granted`,
+          [JSON.stringify(holders), leaseMs],
+        );
+      }),
+
+    grantsToAnnounce: ({ unansweredMs, maxAnnouncements }) =>
+      guard("grantsToAnnounce", async () => {
+        const { rows } = await sql.query<{ holder: string; announcements: number }>(
+          `UPDATE provider_slots SET announcements = announcements + 1, announced_at = now()
+           WHERE granted AND lease_expires_at > now() AND announcements < $2::int
+             AND (announced_at IS NULL OR announced_at <= now() - $1::float8 * interval '1 millisecond')
+           RETURNING holder, announcements`,
+          [unansweredMs, maxAnnouncements],
+        );
+        return rows.map((row) => ({ generationId: row.holder, announcement: row.announcements }));
+      }),
+
     releaseSlot: (holder, handOver) =>
       guard("releaseSlot", () =>
         sql.transaction(async (tx) => {
@@ -82,8 +108,8 @@ export function createBudgetSlots(sql: SqlClient): BudgetSlots {
           await tx.query("DELETE FROM provider_slot_waiters WHERE holder = $1", [holder]);
           if (!handOver) return { grantedTo: [] };
           const granted = await tx.query<{ holder: string }>(
-            `INSERT INTO provider_slots (holder, lease_expires_at, granted)
-             SELECT holder, now() + $2::float8 * interval '1 millisecond', true FROM provider_slot_waiters
+            `INSERT INTO provider_slots (holder, lease_expires_at, granted, announcements, announced_at)
+             SELECT holder, now() + $2::float8 * interval '1 millisecond', true, 1, now() FROM provider_slot_waiters
              ORDER BY enqueued_at, holder
              LIMIT greatest(0, $1::int - (SELECT count(*) FROM provider_slots)::int)
              ON CONFLICT (holder) DO NOTHING

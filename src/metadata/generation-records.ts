@@ -50,6 +50,8 @@ export function createGenerationRecords(sql: SqlClient): GenerationRecords {
              submit_attempted_at = CASE WHEN keeps_task THEN submit_attempted_at END,
              submitted_at = CASE WHEN keeps_task THEN submitted_at END,
              provider_status = CASE WHEN keeps_task THEN provider_status END,
+             task_end_status = CASE WHEN keeps_task THEN task_end_status END, task_end_signals = 0,
+             task_end_signalled_at = NULL,
              video_seconds = NULL, cost_amount = NULL, cost_currency = NULL, cache_hit = NULL, poster_key = NULL,
              updated_at = now(),
              started_at = now()
@@ -101,7 +103,8 @@ export function createGenerationRecords(sql: SqlClient): GenerationRecords {
              error_message = EXCLUDED.error_message, completed_at = now(), updated_at = now(), started_at = now(),
              result = NULL, task_id = NULL, provider_request_id = NULL, submit_state = 'none',
              submit_attempted_at = NULL, submitted_at = NULL, provider_status = NULL, attached_to = NULL,
-             poster_key = NULL, image_key = NULL
+             poster_key = NULL, image_key = NULL, task_end_status = NULL, task_end_signals = 0,
+             task_end_signalled_at = NULL
            WHERE generations.status IN ('failed', 'canceled') AND generations.run_id IS DISTINCT FROM EXCLUDED.run_id
            RETURNING generation_id`,
           [

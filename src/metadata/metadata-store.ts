@@ -16,6 +16,7 @@ import type {
   SubmittedTaskFacts,
   Totals,
 } from "./generation-record.ts";
+import type { WatchedTask } from "./task-watch.ts";
 
 /** What `upsertGeneration` did to the record (see there). */
 export type GenerationUpsert = "created" | "restarted" | "refreshed";
@@ -95,6 +96,43 @@ export interface MetadataStore {
    * wakes (`video/generation.slot-granted`). No-op for a holder with neither slot nor place.
    */
   releaseSlot(holder: string, handOver?: SlotHandOver): Promise<{ grantedTo: string[] }>;
+  /**
+   * Extends the leases of these holders' slots (the task watcher, for every task it saw still going); leases that
+   * ran out and slots not yet taken stay as they are.
+   */
+  renewSlots(holders: readonly string[], leaseMs: number): Promise<void>;
+  /**
+   * The grants whose waiters have not taken their slot `unansweredMs` after the last announcement, at most
+   * `maxAnnouncements` announcements each: marks them announced again and returns them with the announcement's
+   * number (1 is the release's own), for the task watcher to wake those waiters once more.
+   */
+  grantsToAnnounce(input: {
+    unansweredMs: number;
+    maxAnnouncements: number;
+  }): Promise<Array<{ generationId: string; announcement: number }>>;
+  /**
+   * Takes (or renews) the task watcher's lease for `holder` (a watcher run's id) when nobody else holds it, it ran
+   * out, or it is held by `successorOf` (the watcher this one continues). Returns whether `holder` holds it now.
+   */
+  takeWatcherLease(holder: string, input: { leaseMs: number; successorOf?: string }): Promise<boolean>;
+  /**
+   * Lets go of the watcher's lease when `holder` holds it, and with `onlyIfIdle` only when no submitted task is
+   * watched and no granted slot waits for its waiter, in one transaction with that check. Returns whether it did.
+   */
+  releaseWatcherLease(holder: string, input: { onlyIfIdle: boolean }): Promise<boolean>;
+  /** Whether a watcher holds an unexpired lease (serialised with `releaseWatcherLease`). */
+  watcherActive(): Promise<boolean>;
+  /** The submitted generations that have a provider task, oldest submit first. */
+  watchedTasks(): Promise<WatchedTask[]>;
+  /**
+   * Records the provider's ending of a submitted task as the watcher or the push learned it (once: the first
+   * report wins). Returns whether this call recorded it.
+   */
+  recordTaskEnd(input: { generationId: string; taskId: string; providerStatus: string }): Promise<boolean>;
+  /** The ending recorded by `recordTaskEnd` for this generation's current task, or null. */
+  recordedTaskEnd(generationId: string): Promise<{ taskId: string; status: string } | null>;
+  /** Counts one more announcement of these generations' task endings to their runs. */
+  markTaskEndsSignalled(generationIds: readonly string[]): Promise<void>;
   /** Number of unexpired leases (granted slots included). */
   countSlots(): Promise<number>;
 

@@ -6,6 +6,7 @@ import type { MetadataStore } from "./metadata-store.ts";
 import { migrate } from "./migrate.ts";
 import type { SqlClient } from "./sql-client.ts";
 import { createSubmitLedger } from "./submit-ledger.ts";
+import { createTaskWatch } from "./task-watch.ts";
 
 /** Options of {@link createPostgresMetadataStore}. */
 export interface PostgresMetadataStoreOptions {
@@ -16,7 +17,8 @@ export interface PostgresMetadataStoreOptions {
 /**
  * The metadata store on PostgreSQL (or PGlite) through a {@link SqlClient}, composed of its parts, one concern each
  * on the one connection: the generation records (`generation-records.ts`), the cache claims (`cache-claims.ts`),
- * the submit ledger (`submit-ledger.ts`) and the provider budget (`budget-slots.ts`). Every operation is one short
+ * the submit ledger (`submit-ledger.ts`), the provider budget (`budget-slots.ts`) and the task watcher's state
+ * (`task-watch.ts`). Every operation is one short
  * transaction; times come from the database's `now()` so that many processes agree. Errors are StorageErrors:
  * `database_unavailable` (retryable) when the server cannot be reached, non-retryable codes for logic errors.
  */
@@ -31,5 +33,6 @@ export function createPostgresMetadataStore(options: PostgresMetadataStoreOption
     ...createCacheClaims(sql),
     ...createSubmitLedger(sql),
     ...createBudgetSlots(sql),
+    ...createTaskWatch(sql),
   };
 }

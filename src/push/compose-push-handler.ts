@@ -1,5 +1,8 @@
 import type { Inngest } from "inngest";
+import type { ProviderBudgetSettings } from "../functions/provider-budget.ts";
+import { settleTaskEnding } from "../functions/settle-task-ending.ts";
 import type { GenerationQueries } from "../metadata/generation-queries.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { createDashscopePushHandler } from "./dashscope-push-handler.ts";
 import { createCertificateSource, OFFICIAL_CERTIFICATE_ORIGIN } from "./eventbridge-certificates.ts";
 import { createEventBridgeVerifier } from "./eventbridge-verifier.ts";
@@ -16,6 +19,8 @@ export interface ComposeDashscopePushOptions {
   queries: Pick<GenerationQueries, "generationIdOfTask">;
   /** Sends the `task-ended` event. */
   client: Inngest.Any;
+  /** The budget and records the ending settles (`settleTaskEnding`: record, free the slot, hand it over). */
+  dependencies: { metadataStore: MetadataStore; settings: ProviderBudgetSettings };
 }
 
 /** The push route of `video-gen serve`: the official certificate hosts, the records, and the app's Inngest client. */
@@ -31,7 +36,17 @@ export function composeDashscopePush(
       const found = await options.queries.generationIdOfTask(taskId);
       return found ? { generationId: found.generationId, ended: ENDED.has(found.status) } : null;
     },
-    send: (event) => options.client.send(event),
+    // The push settles the ending as the watcher's check would (one place): recorded, slot freed and handed over;
+    // then the run and the waiter are woken together, and the watcher will not announce the ending again.
+    send: async (event) => {
+      const { generation_id: generationId, task_id: taskId, task_status: providerStatus } = event.data;
+      const settled = await settleTaskEnding(
+        { generationId, taskId, providerStatus, source: "push" },
+        options.dependencies,
+      );
+      await options.client.send([event, ...settled.events.slice(1)]);
+      await options.dependencies.metadataStore.markTaskEndsSignalled([generationId]);
+    },
   });
 }
 

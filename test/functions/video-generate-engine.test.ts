@@ -19,7 +19,11 @@ let videoGenerate: ReturnType<typeof createVideoGenerateFunctions>[0];
 beforeAll(async () => {
   harness = await startStageHarness({ sandbox: { timings: { pendingMs: 100, renderMs: 200 } } });
   const client = new Inngest({ id: "video-agent", isDev: true });
-  [videoGenerate] = createVideoGenerateFunctions(client, harness.dependencies);
+  // @inngest/test cannot resolve a mocked waitForEvent: these runs check on their own schedule (no task watcher).
+  [videoGenerate] = createVideoGenerateFunctions(client, {
+    ...harness.dependencies,
+    settings: { ...harness.dependencies.settings, taskWatcher: false },
+  });
 });
 afterAll(() => harness.close());
 

@@ -76,7 +76,7 @@ describe("the serve handler over real HTTP in cloud mode", () => {
       headers: { "x-inngest-signature": signRequest(undefined, SIGNING_KEY) },
     });
     expect(signed.status).toBe(200);
-    expect(await signed.json()).toMatchObject({ authentication_succeeded: true, function_count: 4 });
+    expect(await signed.json()).toMatchObject({ authentication_succeeded: true, function_count: 5 });
 
     const health = await fetch(endpoint.replace("/api/inngest", "/healthz"));
     expect(health.status).toBe(200);

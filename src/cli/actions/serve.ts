@@ -50,6 +50,8 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
     if (config.realtime) {
       runtime.dependencies.publishProgress = createRealtimeProgressPublisher(client);
     }
+    // Served on Inngest: the task watcher runs beside the pipeline, and the push route settles with its timings.
+    runtime.dependencies.settings.taskWatcher ??= true;
     const functions = createVideoGenerateFunctions(client, runtime.dependencies);
     const onError = (error: unknown) =>
       warn(
@@ -76,6 +78,7 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
             testCertificateOrigin: config.pushTestCertificateOrigin,
             queries: runtime.queries,
             client,
+            dependencies: runtime.dependencies,
           })
         : undefined,
       onError,

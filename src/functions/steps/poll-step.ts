@@ -1,3 +1,4 @@
+import type { ProviderTaskStatus } from "../../providers/provider.ts";
 import type { CheckedStatus } from "../checked-status.ts";
 import { providerBudget } from "../provider-budget.ts";
 import type { RecordProgress } from "../record-progress.ts";
@@ -26,7 +27,8 @@ export async function checkTask(input: {
       generationCanceled: true,
     };
   }
-  const status = await provider.status(taskId);
+  const status: ProviderTaskStatus | SignalledSuccess =
+    (await succeededAsSignalled(input)) ?? (await provider.status(taskId));
   const terminal = status.status !== "pending" && status.status !== "running";
   const budget = providerBudget(dependencies);
   let grantedTo: string[] = [];
@@ -49,7 +51,33 @@ export async function checkTask(input: {
   if (status.status === "failed") Object.assign(result, { code: status.code, message: status.message });
   if (grantedTo.length > 0) result.grantedTo = grantedTo;
   if (waiting > 0) result.slotWanted = true;
+  // The run checked on its own: the watcher's signal did not come. Without a watcher holding the lease, wake one.
+  if (!terminal && dependencies.settings.taskWatcher && !(await metadataStore.watcherActive())) {
+    result.watcherWanted = true;
+  }
   return result;
+}
+
+/**
+ * The success the task watcher or the push recorded for this very task, as a status (no provider query: the copy
+ * step's own query fetches the video's URL and confirms it); undefined otherwise, and for any other ending, whose
+ * error code only the provider's answer holds.
+ */
+async function succeededAsSignalled(input: {
+  generationId: string;
+  taskId: string;
+  dependencies: VideoGenerateDependencies;
+}): Promise<SignalledSuccess | undefined> {
+  if (!input.dependencies.settings.taskWatcher) return undefined;
+  const recorded = await input.dependencies.metadataStore.recordedTaskEnd(input.generationId);
+  if (recorded?.taskId !== input.taskId || recorded.status !== "SUCCEEDED") return undefined;
+  return { status: "succeeded", providerStatus: "SUCCEEDED" };
+}
+
+/** A success known from a signal: no times and no URL (the copy step's query has both). */
+interface SignalledSuccess {
+  status: "succeeded";
+  providerStatus: "SUCCEEDED";
 }
 
 /**

@@ -24,6 +24,8 @@ export interface SubmittedTask {
   renderEstimate?: RenderEstimate;
   /** Whether other generations were queued for a budget slot when the task was created (the first check comes sooner). */
   slotWanted?: boolean;
+  /** Where a task watcher runs: none held its lease once the task was recorded, so the run wakes one. */
+  watcherWanted?: boolean;
 }
 
 /**
@@ -32,7 +34,17 @@ export interface SubmittedTask {
  * task list instead of submitting again; a task already recorded is resumed. A generation canceled while it was
  * queued never reaches the provider.
  */
-export async function submitTask(input: {
+export async function submitTask(input: SubmitInput): Promise<SubmittedTask> {
+  const submitted = await submitOrResume(input);
+  const { settings, metadataStore } = input.dependencies;
+  // Asked after the task is recorded, under the watcher's lease row: either a watcher that is letting go sees this
+  // task, or this answer is "none" and the run wakes one (see src/metadata/task-watch.ts).
+  if (settings.taskWatcher && !(await metadataStore.watcherActive())) submitted.watcherWanted = true;
+  return submitted;
+}
+
+/** What `submit` is given. */
+interface SubmitInput {
   generationId: string;
   provider: ProviderParameters;
   /** The raw values from the event (the plan carries them redacted: they may be presigned). */
@@ -42,7 +54,9 @@ export async function submitTask(input: {
   dependencies: VideoGenerateDependencies;
   progress: RecordProgress;
   logger: StageContext["logger"];
-}): Promise<SubmittedTask> {
+}
+
+async function submitOrResume(input: SubmitInput): Promise<SubmittedTask> {
   const { generationId, resolved, dependencies } = input;
   const { metadataStore, provider, settings } = dependencies;
   const record = await metadataStore.get(generationId);

@@ -1,0 +1,179 @@
+import type { WatchedTask } from "../metadata/task-watch.ts";
+import type { ProviderTaskStatus, VideoProvider } from "../providers/provider.ts";
+import type { StageEvent } from "./stage-context.ts";
+import { settleTaskEnding, taskEndedEvent } from "./settle-task-ending.ts";
+import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
+import { slotGrantedEvents } from "./video-generation-events.ts";
+
+/** How often the watcher checks where nothing says otherwise, ms. */
+export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
+/** Longest one `watch-N` step runs before it returns, ms: 10 s, or two check intervals when those are longer. */
+export function watchWindowMs(intervalMs: number): number {
+  return Math.max(10_000, 2 * intervalMs);
+}
+/**
+ * The watcher's lease, renewed at every check: its window and a margin for a step's retry; a dead watcher is
+ * replaced after it.
+ */
+export function watcherLeaseMs(intervalMs: number): number {
+  return watchWindowMs(intervalMs) + 30_000;
+}
+/** A run told of its task's ending is told again when it has not moved on after 3 s, 6 s, 12 s…, at most 6 times. */
+const RESIGNAL_FIRST_MS = 3_000;
+const MAX_SIGNALS = 6;
+/** Page size asked of the task list: its documented default, which any server honours (dashscope.md 3.8). */
+const LIST_PAGE_SIZE = 10;
+/** Pages read per check at most: more tasks RUNNING than this covers are checked one by one. */
+const MAX_LIST_PAGES = 5;
+
+/** What one `watch-N` step did. */
+export type WatchOutcome =
+  /** Endings and grants to announce (the `signal-N` step sends them); the watcher goes on. */
+  | { state: "watching"; events: StageEvent[]; endings: number; providerCalls: number }
+  /** Nothing in flight and no grant unanswered: the lease was let go, the watcher ends. */
+  | { state: "idle"; events: []; endings: 0; providerCalls: number }
+  /** Another watcher holds the lease: this one ends without doing anything. */
+  | { state: "lease-held"; events: []; endings: 0; providerCalls: number };
+
+/** Waits `ms` (real time by default; tests inject their own). */
+export type WatchSleep = (ms: number) => Promise<void>;
+
+/**
+ * Step `watch-<n>` of the task watcher: for up to one window (`watchWindowMs`), checks every `watchIntervalMs` whether a task
+ * in flight has ended and returns as soon as there is something to announce:
+ * - endings: with one task in flight, one status query; with more, one task-list call for the RUNNING ones (paged)
+ *   and a status query for each watched task the list does not show (PENDING, ended, or too new to be listed: the
+ *   list's lag is undocumented). Each ending goes through {@link settleTaskEnding}: recorded, its slot freed and
+ *   handed to the oldest waiter;
+ * - endings a run has not acted on (it missed the signal, or the push recorded it) and grants a waiter has not taken:
+ *   announced again;
+ * - the leases of tasks still going are renewed, so runs need not check just to keep their slots.
+ * A provider error skips that check (the next one retries, at twice the interval); database errors fail the step,
+ * which Inngest retries. Safe to repeat and to overlap: every change is conditional (see `settleTaskEnding`).
+ */
+export async function watchTasks(input: {
+  /** The watcher's run id: the lease's holder. */
+  holder: string;
+  /** The watcher this one continues, whose lease it may take over at once. */
+  successorOf?: string;
+  dependencies: Pick<VideoGenerateDependencies, "provider" | "metadataStore" | "settings">;
+  sleep?: WatchSleep;
+  logger?: { warn(message: string, fields?: Record<string, unknown>): void };
+}): Promise<WatchOutcome> {
+  const { holder, dependencies } = input;
+  const { metadataStore: store, settings } = dependencies;
+  const sleep = input.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const intervalMs = settings.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
+  const windowEndsAt = performance.now() + watchWindowMs(intervalMs);
+  const leaseMs = watcherLeaseMs(intervalMs);
+  let providerCalls = 0;
+  let backoff = 1;
+  for (;;) {
+    if (!(await store.takeWatcherLease(holder, { leaseMs, successorOf: input.successorOf }))) {
+      return { state: "lease-held", events: [], endings: 0, providerCalls };
+    }
+    const watched = await store.watchedTasks();
+    const events: StageEvent[] = [];
+    const signalled: string[] = [];
+    for (const task of watched) {
+      if (task.endStatus === null || !resignalDue(task)) continue;
+      events.push(taskEndedEvent({ ...task, providerStatus: task.endStatus, source: "watcher" }, task.endSignals));
+      signalled.push(task.generationId);
+    }
+    const running = watched.filter((task) => task.endStatus === null);
+    let endings = 0;
+    if (running.length > 0) {
+      const checked = await findEndings(dependencies.provider, running).catch((error: unknown) => {
+        input.logger?.warn("the task watcher's check failed; it checks again", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return null;
+      });
+      if (checked) {
+        providerCalls += checked.calls;
+        backoff = 1;
+        for (const ended of checked.ended) {
+          const settled = await settleTaskEnding(
+            { ...ended, source: "watcher" },
+            { metadataStore: store, settings },
+          );
+          events.push(...settled.events);
+          signalled.push(ended.generationId);
+          endings++;
+        }
+        const endedIds = new Set(checked.ended.map((ended) => ended.generationId));
+        await store.renewSlots(
+          running.filter((task) => !endedIds.has(task.generationId)).map((task) => task.generationId),
+          settings.slotLeaseMs,
+        );
+      } else {
+        backoff = Math.min(backoff * 2, 8);
+      }
+    }
+    const unanswered = await store.grantsToAnnounce({ unansweredMs: RESIGNAL_FIRST_MS, maxAnnouncements: MAX_SIGNALS });
+    events.push(...slotGrantedEvents(unanswered.map((grant) => grant.generationId)));
+    if (events.length > 0) {
+      await store.markTaskEndsSignalled(signalled);
+      return { state: "watching", events, endings, providerCalls };
+    }
+    if (watched.length === 0 && (await store.releaseWatcherLease(holder, { onlyIfIdle: true }))) {
+      return { state: "idle", events: [], endings: 0, providerCalls };
+    }
+    const waitMs = intervalMs * backoff;
+    if (performance.now() + waitMs > windowEndsAt) return { state: "watching", events, endings, providerCalls };
+    await sleep(waitMs);
+  }
+}
+
+/** Whether a run that was told of its task's ending (or never was) should be told (again) now. */
+function resignalDue(task: WatchedTask): boolean {
+  if (task.endSignals === 0 || task.sinceSignalMs === null) return true;
+  if (task.endSignals >= MAX_SIGNALS) return false;
+  return task.sinceSignalMs >= RESIGNAL_FIRST_MS * 2 ** (task.endSignals - 1);
+}
+
+/** A watched task the provider reports ended. */
+interface FoundEnding {
+  generationId: string;
+  taskId: string;
+  providerStatus: string;
+}
+
+/**
+ * The watched tasks that have ended, and the provider calls it took: a single status query for one task; otherwise
+ * the RUNNING page(s) of the task list, and a status query for each task the list does not show as RUNNING.
+ */
+async function findEndings(
+  provider: VideoProvider,
+  running: WatchedTask[],
+): Promise<{ ended: FoundEnding[]; calls: number }> {
+  let calls = 0;
+  let unlisted = running;
+  if (running.length > 1) {
+    const listed = new Set<string>();
+    for (let pageNo = 1; pageNo <= MAX_LIST_PAGES; pageNo++) {
+      const page = await provider.listTasks({ pageNo, pageSize: LIST_PAGE_SIZE, status: "RUNNING" });
+      calls++;
+      for (const task of page.tasks) if (task.status === "RUNNING") listed.add(task.taskId);
+      if (page.tasks.length === 0 || pageNo >= (page.totalPages ?? 1)) break;
+    }
+    unlisted = running.filter((task) => !listed.has(task.taskId));
+  }
+  const ended: FoundEnding[] = [];
+  for (const task of unlisted) {
+    const status = await provider.status(task.taskId);
+    calls++;
+    if (isEnded(status)) ended.push({ generationId: task.generationId, taskId: task.taskId, providerStatus: providerStatusOf(status) });
+  }
+  return { ended, calls };
+}
+
+function isEnded(status: ProviderTaskStatus): boolean {
+  return status.status !== "pending" && status.status !== "running";
+}
+
+function providerStatusOf(status: ProviderTaskStatus): string {
+  return "providerStatus" in status && typeof status.providerStatus === "string"
+    ? status.providerStatus
+    : status.status.toUpperCase();
+}
