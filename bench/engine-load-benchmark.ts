@@ -5,11 +5,18 @@
  * are drawn from the documented shape (log-normal, median 75 s, sigma 0.4, clipped to 45-180 s) and divided by
  * `--scale` (default 12) so the run takes a few minutes; VIDEO_GEN_RENDER_ESTIMATE_S is the scaled median.
  *
- *   node --import tsx bench/engine-load-benchmark.ts [--requests 200] [--scale 12] [--seed 1]
+ *   node --import tsx bench/engine-load-benchmark.ts [--requests 200] [--scale 12] [--seed 1] [--push-delay-ms 500]
+ *     [--production]
+ *
+ * `--push-delay-ms` turns DashScope's completion push on (the sandbox's EventBridge emulator delivers it that long
+ * after each task ends); without it the task watcher's own checks find every ending.
+ * `--production` runs the same load in the production shape: `inngest start` on Debian's `redis-server` and
+ * PostgreSQL, two `video-gen serve` workers in cloud mode (signing key, event key) behind a round-robin load balancer
+ * the app is synced through, instead of `inngest dev` with one worker.
  *
  * Steps per run are counted from the server (each run's trace, as the dashboard reads it), not from the SDK.
  * The server binary comes from scripts/inngest-server.sh (or INNGEST_SERVER_BINARY); PostgreSQL is a throw-away
- * cluster (or the server at TEST_DATABASE_URL). Writes bench/results/engine-load.md and bench/results/engine-load.json.
+ * cluster (or the server at TEST_DATABASE_URL). Writes bench/results/engine-load[-production][-push][-scale-N].{md,json}.
  */
 import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
@@ -34,8 +41,16 @@ const { values } = parseArgs({
     requests: { type: "string", default: "200" },
     scale: { type: "string", default: "12" },
     seed: { type: "string", default: "1" },
+    /** Turns DashScope's completion push on, delivered by the sandbox's EventBridge emulator this long after an end. */
+    "push-delay-ms": { type: "string" },
+    /** `inngest start` on Redis and PostgreSQL with two cloud-mode workers instead of `inngest dev` with one. */
+    production: { type: "boolean", default: false },
   },
 });
+const production = values.production;
+const pushDelayMs = values["push-delay-ms"] === undefined ? undefined : Number(values["push-delay-ms"]);
+if (pushDelayMs !== undefined && !(pushDelayMs >= 0))
+  throw new Error("--push-delay-ms must be a number of ms ≥ 0");
 const requests = Number(values.requests);
 const timeScale = Number(values.scale);
 const seed = Number(values.seed);
@@ -50,6 +65,10 @@ const inngestBinary =
   process.env.INNGEST_SERVER_BINARY ||
   (execFileSync("bash", ["scripts/inngest-server.sh"], { encoding: "utf8" }).trim().split("\n").at(-1) ?? "");
 const serverVersion = execFileSync(inngestBinary, ["version"], { encoding: "utf8" }).trim().replace(/-$/, "");
+// "Redis server v=7.0.15 sha=… malloc=… bits=64 build=…" → "7.0.15".
+const redisVersion = production
+  ? (execFileSync("redis-server", ["--version"], { encoding: "utf8" }).match(/v=(\S+)/)?.[1] ?? "?")
+  : undefined;
 const log = (line: string) => process.stderr.write(`[engine-load] ${line}\n`);
 
 const existing = process.env.TEST_DATABASE_URL;
@@ -65,6 +84,8 @@ const observed = await (async () => {
       inngestBinary,
       postgresUrl: existing ?? cluster!.url,
       log,
+      ...(pushDelayMs === undefined ? {} : { pushDelayMs }),
+      production,
     });
   } finally {
     await cluster?.destroy();
@@ -97,6 +118,29 @@ const checks = [
   [`makespan ≤ ${GOAL_RATIO} × minimum`, ratio <= GOAL_RATIO],
 ] as const;
 
+// Issue 17's goals, reported beside the run (not part of the exit code: they depend on the machine and the scale).
+const waiting = analysis.waitingSteps.submitted;
+const queryGoal = pushDelayMs === undefined ? 3 : 1.2;
+const ratioGoal = timeScale >= 12 ? 1.08 : timeScale <= 3 ? 1.035 : undefined;
+const goals: Array<[string, boolean]> = [
+  ["waiting steps of a submitting run: median ≤ 5", waiting.median <= 5],
+  ["… and at most 12", waiting.max <= 12],
+  [
+    `provider queries per finished task ≤ ${queryGoal}`,
+    analysis.provider.queriesPerFinishedTask <= queryGoal,
+  ],
+  ["never above 20 queries in a second", analysis.provider.peakQueriesPerSecond <= 20],
+  ...(pushDelayMs === undefined
+    ? ([["hand-over at the provider: median ≤ 0.5 s", occupancy.handOverMs.median <= 500]] as Array<
+        [string, boolean]
+      >)
+    : []),
+  ["SUCCEEDED → `completed` (submitting run): median ≤ 0.5 s", lag.submitters.median <= 500],
+  ...(ratioGoal === undefined
+    ? []
+    : ([[`makespan ÷ minimum ≤ ${ratioGoal}`, ratio <= ratioGoal]] as Array<[string, boolean]>)),
+];
+
 // Where the budget's idle time went, as makespan-equivalents: the measured hand-over parts scaled to all hand-overs.
 const perHandOver = (part: Distribution) => (part.mean * occupancy.handOvers) / BUDGET;
 const causes = [
@@ -111,17 +155,31 @@ const causes = [
   ["the waiter's slot step and submit step, until its task exists at the provider", handOver.slotAndSubmitMs],
 ] as const;
 
-const markdown = `# Engine load benchmark (real Inngest server)
+const workerCount = ["no", "one", "two", "three", "four"][observed.workers] ?? String(observed.workers);
+const workersText = `${workerCount} \`video-gen serve\` worker${observed.workers === 1 ? "" : "s"}`;
+const serverText = production
+  ? `\`inngest start\` on Redis ${redisVersion} and PostgreSQL with ${workersText} in cloud mode`
+  : `\`inngest dev\` with ${workersText}`;
+const setupText = production
+  ? `${workersText[0]!.toUpperCase()}${workersText.slice(1)} in cloud mode (\`INNGEST_BASE_URL\`, signing key, event key) behind one
+round-robin load balancer (test/engine/round-robin-proxy.ts), the app synced through it so \`inngest start\` calls each
+of them (requests forwarded per worker: ${(observed.forwarded ?? []).join(" / ")}${analysis.push ? ", pushes included" : ""}); the server is \`inngest start\` with its
+state in Redis (a throw-away Debian \`redis-server\`) and its own PostgreSQL database, signing key and event key set,
+started by the test/engine helpers with \`--retry-interval 1\`; the stage's metadata on PostgreSQL, videos in a local
+directory.`
+  : `One \`video-gen serve\` worker synced to \`inngest dev\`
+(started by the test/engine helpers with \`--retry-interval 1\`), metadata on PostgreSQL, videos in a local directory.`;
 
-Measured ${measuredAt} on ${describeMachine()}. Inngest server ${serverVersion} (\`inngest dev\`, built from the Go module
-proxy by scripts/inngest-server.sh). 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.
-Command: \`node --import tsx bench/engine-load-benchmark.ts --requests ${requests} --scale ${timeScale}${seed === 1 ? "" : ` --seed ${seed}`}\`; the whole run
+const markdown = `# Engine load benchmark (real Inngest server${production ? ", production shape" : ""})
+
+Measured ${measuredAt} on ${describeMachine()}. Inngest server ${serverVersion} (${serverText}; the server built from the
+Go module proxy by scripts/inngest-server.sh). 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.
+Command: \`node --import tsx bench/engine-load-benchmark.ts --requests ${requests} --scale ${timeScale}${seed === 1 ? "" : ` --seed ${seed}`}${pushDelayMs === undefined ? "" : ` --push-delay-ms ${pushDelayMs}`}${production ? " --production" : ""}\`; the whole run
 (servers started, load, everything read back, teardown) took ${s(wallMs, 0)}.
 
 Setup: ${ok.requests} \`video/generation.requested\` events sent in one \`POST /e/<key>\` batch (as an orchestrator sends them),
 ${ok.requests - ok.distinct} of them exact repeats of others (same prompt, image, seed and parameters, another generation id and
-correlation; shuffled, so a repeat may arrive before its original). One \`video-gen serve\` worker synced to \`inngest dev\`
-(started by the test/engine helpers with \`--retry-interval 1\`), metadata on PostgreSQL, videos in a local directory.
+correlation; shuffled, so a repeat may arrive before its original). ${setupText}
 Sandbox limits: ${BUDGET} tasks in flight, 5 submits/s, 20 QPS on task queries (the documented ones, not scaled);
 \`VIDEO_GEN_BUDGET=${BUDGET}\`. Time scale ${timeScale}: render time per distinct request drawn log-normal (median
 ${DOCUMENTED_RENDER.medianS} s, sigma ${DOCUMENTED_RENDER.sigma}, clipped to ${DOCUMENTED_RENDER.minS}-${DOCUMENTED_RENDER.maxS} s, seed ${seed}) ÷ ${timeScale}, after a PENDING of ${DOCUMENTED_RENDER.pendingS} s ÷ ${timeScale} =
@@ -140,7 +198,19 @@ than it would in production.
   .map(([status, runs]) => `${runs} ${status}`)
   .join(", ")}; runs of other functions: ${ok.otherRuns} |
 | peak tasks in flight (sandbox) / 429s on submits, on queries | ${ok.peakInFlight} / ${ok.submitsThrottled}, ${ok.queriesThrottled} |
-| status queries answered by the sandbox | ${ok.statusQueries} (${(ok.statusQueries / (makespan.makespanMs / 1000)).toFixed(1)} QPS on average) |
+| completion push | ${
+  analysis.push
+    ? `on, delivered ${pushDelayMs} ms after each end (${analysis.push.delivered} pushed, ${analysis.push.lost} lost; route answers ${Object.entries(
+        analysis.push.answers,
+      )
+        .map(([status, n]) => `${n}× ${status}`)
+        .join(", ")})`
+    : "off: the task watcher's checks find every ending"
+} |
+| **provider queries**: status + list = per finished task; peak in one second | **${analysis.provider.statusQueries} + ${analysis.provider.listQueries} = ${analysis.provider.queriesPerFinishedTask.toFixed(2)} per task; peak ${analysis.provider.peakQueriesPerSecond}/s** (${((analysis.provider.statusQueries + analysis.provider.listQueries) / (makespan.makespanMs / 1000)).toFixed(2)} QPS on average) |
+| **waiting steps of a submitting run** (slot, duplicate, \`wait-N\`, \`poll-N\`), median / mean / p95 / max | **${spread(analysis.waitingSteps.submitted, count)}** (a shared run: ${spread(analysis.waitingSteps.shared, count)}) |
+| the task watcher: runs, steps in all, steps per task | ${analysis.watcher.runs}, ${analysis.watcher.steps}, ${analysis.watcher.stepsPerTask.toFixed(2)} |
+| **hand-over at the provider** (a task's end → the next task in its slot), median / mean / p95 / max | **${spread(occupancy.handOverMs)}** |
 | **makespan** (first event sent → last \`completed\` event received) | **${s(makespan.makespanMs)}** |
 | theoretical minimum = max(Σ(PENDING + render) ÷ ${BUDGET}, longest task, distinct ÷ 5/s) | ${s(makespan.minimumMs)} (area ${s(makespan.areaBoundMs)}, longest ${s(makespan.longestTaskMs)}, pacing ${s(makespan.pacingBoundMs)}) |
 | **makespan ÷ minimum** (goal ≤ ${GOAL_RATIO}) | **${ratio.toFixed(3)}** |
@@ -167,7 +237,14 @@ Where the makespan goes (budget × makespan of provider-slot time, ÷ ${BUDGET};
 | **idle between a task's end and the next submit into its slot** (${occupancy.handOvers} hand-overs) | **${share(occupancy.handOverIdleMs)}**, ${ms((occupancy.handOverIdleMs * BUDGET) / Math.max(1, occupancy.handOvers))} per hand-over |
 | idle after each slot's last task (the uneven end; the last copy, persist, notify) | ${share(occupancy.tailIdleMs)} |
 
-Each slot hand-over traced from the sandbox and the server (${handOver.pairs} pairs: the task of run R ends → R's poll
+${
+  handOver.pairs === 0
+    ? `The task watcher freed every slot and granted it to the oldest waiter (no run's own poll did), so the per-cause
+trace of a poll's hand-over below has no pairs; the hand-over row above measures it at the provider.
+
+`
+    : ""
+}Each slot hand-over traced from the sandbox and the server (${handOver.pairs} pairs: the task of run R ends → R's poll
 sees it, frees the slot and grants it to the oldest waiter W → \`slot-granted\` → W resumes, takes the slot, submits).
 Median / mean / p95 / max per hand-over, and the mean scaled to all ${occupancy.handOvers} hand-overs as makespan-equivalent:
 
@@ -214,16 +291,23 @@ Render estimate used by the submits: ${Object.entries(analysis.estimate.bySource
 } (median drawn render ${s(analysis.estimate.drawnMedianMs, 2)}).
 
 Checks: ${checks.map(([name, passed]) => `${passed ? "✓" : "✗"} ${name}`).join("; ")}.
-`;
 
-await writeFile("bench/results/engine-load.md", markdown);
+Issue 17's goals: ${goals.map(([name, passed]) => `${passed ? "✓" : "✗"} ${name}`).join("; ")}.
+`;
+const resultName = `engine-load${production ? "-production" : ""}${pushDelayMs === undefined ? "" : "-push"}${timeScale === 12 ? "" : `-scale-${timeScale}`}`;
+
+await writeFile(`bench/results/${resultName}.md`, markdown);
 await writeFile(
-  "bench/results/engine-load.json",
+  `bench/results/${resultName}.json`,
   `${JSON.stringify(
     {
       measuredAt,
       machine: describeMachine(),
       serverVersion,
+      server: observed.server,
+      workers: observed.workers,
+      ...(observed.forwarded ? { forwarded: observed.forwarded } : {}),
+      ...(redisVersion ? { redisVersion } : {}),
       loadAverage: { start: loadBefore, end: loadAfter },
       wallMs,
       options: observed.options,

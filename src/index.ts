@@ -40,6 +40,7 @@ export {
   StorageError,
   VideoGenerationError,
 } from "./errors/index.ts";
+export { TASK_WATCHER_FUNCTION_ID } from "./functions/task-watcher.ts";
 export { createVideoGenerateFunctions, VIDEO_GENERATE_FUNCTION_ID } from "./functions/video-generate.ts";
 export type {
   ProgressUpdate,

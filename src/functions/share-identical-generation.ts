@@ -2,12 +2,16 @@ import type { VideoGenerateResponse } from "../contract/video-generate-response.
 import { VideoGenerationError } from "../errors/video-generation-error.ts";
 import type { RecordProgress } from "./record-progress.ts";
 import type { StageContext } from "./stage-context.ts";
-import { checkIdenticalGeneration, claimCacheKey } from "./steps/claim-step.ts";
+import {
+  checkIdenticalGeneration,
+  claimCacheKey,
+  type IdenticalGenerationState,
+} from "./steps/claim-step.ts";
 import type { ResolvedGeneration } from "./steps/resolve-image-step.ts";
 import { inStep } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES } from "./video-generation-events.ts";
-import { duplicateWaitCapMs, fallbackWaitMs } from "./wait-schedule.ts";
+import { duplicateWaitCapMs, evenFallbackMs, fallbackWaitMs, ownerLifetimeMs } from "./wait-schedule.ts";
 
 /**
  * Claims the cache key, or waits for the identical generation that holds it: woken by its `settled` event (every
@@ -27,6 +31,9 @@ export async function claimOrShareIdentical(input: {
   const { settings } = dependencies;
   const capMs = duplicateWaitCapMs(settings);
   let checksUsed = 0;
+  // Time waited since the first check (from the checks' own times, so a replay computes the same waits).
+  let firstCheckedAt: number | undefined;
+  let waitedMs = 0;
   let lastOwner = "";
   for (let round = 0; round < settings.maxClaimRounds; round++) {
     const suffix = round === 0 ? "" : `-${round}`;
@@ -54,14 +61,23 @@ export async function claimOrShareIdentical(input: {
         await step.waitForGenerationEvent(`duplicate-wait${suffix}-${check}`, {
           event: EVENT_NAMES.settled,
           generationId: owner,
-          timeoutMs: fallbackWaitMs(checksUsed, capMs, settings.taskWatcher === true),
+          // The checks left cover the rest of the owner's longest life, however few they are.
+          timeoutMs: evenFallbackMs(
+            fallbackWaitMs(checksUsed, capMs, settings.taskWatcher === true),
+            ownerLifetimeMs(settings) - waitedMs,
+            settings.maxDuplicateChecks - checksUsed,
+          ),
         });
       }
       checksUsed++;
-      const state = await step.run(
+      const state: IdenticalGenerationState = await step.run(
         `duplicate-check${suffix}-${check}`,
         inStep(context, () => checkIdenticalGeneration({ generationId, owner, dependencies, progress })),
       );
+      if (state.checkedAt) {
+        firstCheckedAt ??= Date.parse(state.checkedAt);
+        waitedMs = Date.parse(state.checkedAt) - firstCheckedAt;
+      }
       if (state.status === "succeeded" && state.result) return state.result;
       if (state.status === "failed" || state.status === "canceled") break;
     }

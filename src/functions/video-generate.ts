@@ -3,11 +3,12 @@ import type { VideoGenerateRequest } from "../contract/video-generate-request.ts
 import { cleanUpEvents, cleanUpGeneration, type GenerationEnding } from "./clean-up-generation.ts";
 import { generationIdOfRun } from "./generation-id.ts";
 import type { StageContext } from "./stage-context.ts";
+import { createTaskWatcherFunction } from "./task-watcher.ts";
 import { parseErrorCode } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
-import { createTaskWatcherFunction } from "./task-watcher.ts";
 import { runVideoGeneration } from "./video-generate-handler.ts";
 import { EVENT_NAMES, videoGenerationCancelRequested } from "./video-generation-events.ts";
+import { watchedSettings } from "./wait-schedule.ts";
 
 /** The function id; with the app id it forms `<app>-video-generate`. Never renamed: runs in flight depend on it. */
 export const VIDEO_GENERATE_FUNCTION_ID = "video-generate";
@@ -76,11 +77,17 @@ function stageStepTools(step: {
  *   deduplicated by the cache-key claim instead, which answers them rather than discarding them.
  * - `cancelOn` the cancel command, matched on `generation_id`.
  */
-export function createVideoGenerateFunctions(inngest: Inngest.Any, stageDependencies: VideoGenerateDependencies) {
+export function createVideoGenerateFunctions(
+  inngest: Inngest.Any,
+  stageDependencies: VideoGenerateDependencies,
+) {
   // On Inngest the task watcher is served beside the pipeline, so runs wait for its signals unless the host said no.
   const dependencies: VideoGenerateDependencies = {
     ...stageDependencies,
-    settings: { ...stageDependencies.settings, taskWatcher: stageDependencies.settings.taskWatcher ?? true },
+    settings:
+      stageDependencies.settings.taskWatcher === false
+        ? stageDependencies.settings
+        : watchedSettings(stageDependencies.settings),
   };
   const { provider, metadataStore, settings } = dependencies;
   const cleanUp = (

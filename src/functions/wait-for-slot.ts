@@ -5,7 +5,7 @@ import { requestSlot } from "./steps/slot-step.ts";
 import { inStep } from "./to-inngest-error.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { EVENT_NAMES } from "./video-generation-events.ts";
-import { fallbackWaitMs, slotWaitTimings } from "./wait-schedule.ts";
+import { evenFallbackMs, fallbackWaitMs, slotWaitTimings } from "./wait-schedule.ts";
 
 /**
  * Takes a slot of the provider budget, queueing for one when none is free: the run waits for
@@ -40,7 +40,12 @@ export async function waitForSlot(input: {
     await context.step.waitForGenerationEvent(`slot-wait-${check}`, {
       event: EVENT_NAMES.slotGranted,
       generationId,
-      timeoutMs: Math.min(fallbackWaitMs(check, capMs, watched), remainingMs),
+      // The checks left cover the rest of the queue timeout however few they are.
+      timeoutMs: evenFallbackMs(
+        fallbackWaitMs(check, capMs, watched),
+        remainingMs,
+        settings.maxSlotChecks - check - 1,
+      ),
     });
   }
 }

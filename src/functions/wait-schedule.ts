@@ -53,11 +53,49 @@ const OWNER_COPY_MARGIN_MS = 10 * 60_000;
 export function duplicateWaitCapMs(
   settings: Pick<StageSettings, "queueTimeoutMs" | "deadlineMs" | "maxDuplicateChecks" | "taskWatcher">,
 ): number {
-  const ownerLifetimeMs = settings.queueTimeoutMs + settings.deadlineMs + OWNER_COPY_MARGIN_MS;
   return Math.max(
     settings.taskWatcher ? WATCHED_CAP_MS : 60_000,
-    Math.ceil((2 * ownerLifetimeMs) / settings.maxDuplicateChecks),
+    Math.ceil((2 * ownerLifetimeMs(settings)) / settings.maxDuplicateChecks),
   );
+}
+
+/** The longest an identical generation can take: queued, rendered until the deadline, copied. */
+export function ownerLifetimeMs(settings: Pick<StageSettings, "queueTimeoutMs" | "deadlineMs">): number {
+  return settings.queueTimeoutMs + settings.deadlineMs + OWNER_COPY_MARGIN_MS;
+}
+
+/**
+ * The check counts where a task watcher runs. Its signals end nearly every wait, so a run's own checks are only the
+ * fallback for a watcher that is down; spread over the whole wait (each fallback also at least an even share of what
+ * is left), these few cover any allowed queue timeout, deadline and identical generation's life, and keep the longest
+ * possible run at 57 steps (`worstCaseSteps`), which a team billed per step can plan on.
+ */
+export const WATCHED_CHECKS = { status: 8, slot: 6, duplicate: 4 } as const;
+
+/** The settings of a deployment with a task watcher: at most {@link WATCHED_CHECKS} checks of each kind. */
+export function watchedSettings<T extends StageSettings>(settings: T): T {
+  return {
+    ...settings,
+    taskWatcher: true,
+    maxStatusChecks: Math.min(settings.maxStatusChecks, WATCHED_CHECKS.status),
+    maxSlotChecks: Math.min(settings.maxSlotChecks, WATCHED_CHECKS.slot),
+    maxDuplicateChecks: Math.min(settings.maxDuplicateChecks, WATCHED_CHECKS.duplicate),
+    // The watcher renews the leases of every task in flight; a run whose watcher is down renews its own at checks
+    // up to an even share of the deadline apart (225 s at the default 30 min), which this lease outlasts.
+    slotLeaseMs: Math.max(settings.slotLeaseMs, WATCHED_SLOT_LEASE_MS),
+  };
+}
+
+/** A slot's lease where the watcher runs (see `watchedSettings`). */
+const WATCHED_SLOT_LEASE_MS = 15 * 60_000;
+
+/**
+ * A fallback wait that also takes at least an even share of `remainingMs` over the checks left, so the last check
+ * lands on the end of the wait however few checks there are; never past `remainingMs`.
+ */
+export function evenFallbackMs(fallbackMs: number, remainingMs: number, checksLeft: number): number {
+  const evenShareMs = Math.ceil(Math.max(0, remainingMs) / Math.max(1, checksLeft) / 1000) * 1000;
+  return Math.max(1_000, Math.min(Math.max(fallbackMs, evenShareMs), remainingMs));
 }
 
 /** Inngest fails a run that reaches this many steps (every `step.*` call, sleeps and waits included). */
@@ -65,23 +103,24 @@ export const INNGEST_MAX_STEPS_PER_RUN = 1_000;
 
 /**
  * The most steps one run of `video-generate` can take, whatever happens: validate, resolve-image, cache-check, each
- * claim round, two steps per duplicate check (wait + check), two per slot check, submit, two per status check, the
- * deadline, copy, persist, notify and the slot hand-overs (after the poll that saw the task end, and after persist).
+ * claim round, two steps per duplicate check (wait + check), two per slot check, submit, two per status check (three
+ * where a watcher runs: a check that finds it gone wakes it), the deadline, copy, persist, notify and the slot hand-overs (after the poll that saw the task end, and after persist).
  * The counts are fixed by the settings, never by how long a wait lasts, so allowed settings keep a run far below
  * Inngest's cap (a test walks the longest path and counts).
  */
 export function worstCaseSteps(
   settings: Pick<
     StageSettings,
-    "maxClaimRounds" | "maxDuplicateChecks" | "maxSlotChecks" | "maxStatusChecks"
+    "maxClaimRounds" | "maxDuplicateChecks" | "maxSlotChecks" | "maxStatusChecks" | "taskWatcher"
   >,
 ): number {
   const start = 3; // validate, resolve-image, cache-check
   const claims = settings.maxClaimRounds;
   const duplicates = 2 * settings.maxDuplicateChecks; // a wait and a check each
   const slots = 2 * settings.maxSlotChecks - 1; // a check each, a wait between two checks
-  const polls = 2 * settings.maxStatusChecks; // a sleep and a check each
-  // submit, slot-handover, copy, poster, persist, persist-handover, notify (the deadline path takes fewer)
-  const end = 7;
+  // A wait and a check each; where a watcher runs, a check that finds none wakes one (`wake-watcher-N`).
+  const polls = (settings.taskWatcher ? 3 : 2) * settings.maxStatusChecks;
+  // submit, (wake-watcher), slot-handover, copy, poster, persist, persist-handover, notify (the deadline path: fewer)
+  const end = settings.taskWatcher ? 8 : 7;
   return start + claims + duplicates + slots + polls + end;
 }

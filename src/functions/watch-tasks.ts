@@ -1,7 +1,7 @@
 import type { WatchedTask } from "../metadata/task-watch.ts";
 import type { ProviderTaskStatus, VideoProvider } from "../providers/provider.ts";
-import type { StageEvent } from "./stage-context.ts";
 import { settleTaskEnding, taskEndedEvent } from "./settle-task-ending.ts";
+import type { StageEvent } from "./stage-context.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { slotGrantedEvents } from "./video-generation-events.ts";
 
@@ -77,7 +77,9 @@ export async function watchTasks(input: {
     const signalled: string[] = [];
     for (const task of watched) {
       if (task.endStatus === null || !resignalDue(task)) continue;
-      events.push(taskEndedEvent({ ...task, providerStatus: task.endStatus, source: "watcher" }, task.endSignals));
+      events.push(
+        taskEndedEvent({ ...task, providerStatus: task.endStatus, source: "watcher" }, task.endSignals),
+      );
       signalled.push(task.generationId);
     }
     const running = watched.filter((task) => task.endStatus === null);
@@ -110,7 +112,10 @@ export async function watchTasks(input: {
         backoff = Math.min(backoff * 2, 8);
       }
     }
-    const unanswered = await store.grantsToAnnounce({ unansweredMs: RESIGNAL_FIRST_MS, maxAnnouncements: MAX_SIGNALS });
+    const unanswered = await store.grantsToAnnounce({
+      unansweredMs: RESIGNAL_FIRST_MS,
+      maxAnnouncements: MAX_SIGNALS,
+    });
     events.push(...slotGrantedEvents(unanswered.map((grant) => grant.generationId)));
     if (events.length > 0) {
       await store.markTaskEndsSignalled(signalled);
@@ -120,7 +125,8 @@ export async function watchTasks(input: {
       return { state: "idle", events: [], endings: 0, providerCalls };
     }
     const waitMs = intervalMs * backoff;
-    if (performance.now() + waitMs > windowEndsAt) return { state: "watching", events, endings, providerCalls };
+    if (performance.now() + waitMs > windowEndsAt)
+      return { state: "watching", events, endings, providerCalls };
     await sleep(waitMs);
   }
 }
@@ -163,7 +169,12 @@ async function findEndings(
   for (const task of unlisted) {
     const status = await provider.status(task.taskId);
     calls++;
-    if (isEnded(status)) ended.push({ generationId: task.generationId, taskId: task.taskId, providerStatus: providerStatusOf(status) });
+    if (isEnded(status))
+      ended.push({
+        generationId: task.generationId,
+        taskId: task.taskId,
+        providerStatus: providerStatusOf(status),
+      });
   }
   return { ended, calls };
 }

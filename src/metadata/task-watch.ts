@@ -120,7 +120,9 @@ export function createTaskWatch(sql: SqlClient): TaskWatch {
           [generationId],
         );
         const row = rows[0];
-        return row?.task_id && row.task_end_status ? { taskId: row.task_id, status: row.task_end_status } : null;
+        return row?.task_id && row.task_end_status
+          ? { taskId: row.task_id, status: row.task_end_status }
+          : null;
       }),
 
     markTaskEndsSignalled: (generationIds) =>

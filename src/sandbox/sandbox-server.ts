@@ -132,6 +132,8 @@ export interface SandboxStats {
   statusQueries: number;
   /** List calls answered 200. */
   listQueries: number;
+  /** Most task queries, cancels and lists admitted within any one second (the documented limit is 20). */
+  peakQueriesPerSecond: number;
   /** Successful cancels. */
   cancels: number;
   /** Files stored by the upload target. */
@@ -321,8 +323,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   /** Query, cancel and list share one window per account (dashscope.md 5). */
+  const admittedQueryTimes: number[] = [];
+  let peakQueriesPerSecond = 0;
   const admitTaskQuery = () => {
-    if (queryLimiter.admit()) return;
+    if (queryLimiter.admit()) {
+      const at = performance.now();
+      admittedQueryTimes.push(at);
+      while (admittedQueryTimes[0]! <= at - 1000) admittedQueryTimes.shift();
+      peakQueriesPerSecond = Math.max(peakQueriesPerSecond, admittedQueryTimes.length);
+      return;
+    }
     counters.queriesThrottled += 1;
     throw throttlingError();
   };
@@ -537,6 +547,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const stats = (): SandboxStats => ({
     ...counters,
+    peakQueriesPerSecond,
     peakInFlight: store.peakInFlight(),
     inFlight: store.inFlight(),
   });

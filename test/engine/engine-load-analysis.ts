@@ -84,7 +84,30 @@ export interface EngineLoadAnalysis {
     handOvers: number;
     /** After each slot's last task ended, to the last `completed` event. */
     tailIdleMs: number;
+    /**
+     * Each hand-over at the provider, whatever signalled it: a task's end → the next task submitted into its slot
+     * (ends and submits paired in time order, from the sandbox's own times).
+     */
+    handOverMs: Distribution;
   };
+  /** What the provider was asked, and how it adds up per finished task. */
+  provider: {
+    statusQueries: number;
+    listQueries: number;
+    /** (status queries + list calls) ÷ tasks that ended; the copy step's query for the URL included. */
+    queriesPerFinishedTask: number;
+    /** Most queries admitted in any one second (the documented limit is 20). */
+    peakQueriesPerSecond: number;
+  };
+  /**
+   * Steps a run spent waiting (slot checks and waits, duplicate waits and checks, `wait-N` and `poll-N`), and the
+   * wake-ups it sent (`wake-watcher…`), by role.
+   */
+  waitingSteps: Record<RunRole, Distribution>;
+  /** The account's task watcher: its runs, their steps in all, and those steps per submitted task. */
+  watcher: { runs: number; steps: number; stepsPerTask: number };
+  /** The push, when it was on: endings pushed (not lost), lost, and the route's answers, as the emulator counts them. */
+  push?: { delivered: number; lost: number; answers: Record<string, number> };
   /** Slot hand-overs traced end to end: the task of run R ends → R's poll sees it → W is woken → W's task. */
   handOver: {
     pairs: number;
@@ -147,6 +170,9 @@ export interface EngineLoadAnalysis {
     drawnMedianMs: number;
   };
 }
+
+/** The steps a run spends waiting: slot checks and waits, duplicate waits and checks, waits and checks of its task. */
+const WAITING_STEP = /^(slot-\d+|slot-wait-\d+|duplicate-wait.*|duplicate-check.*|wait-\d+|poll-\d+)$/;
 
 const byName = (trace: { steps: TracedStep[] }, name: string) =>
   trace.steps.find((step) => step.name === name);
@@ -214,6 +240,7 @@ function slotAccounting(tasks: SandboxTaskSummary[], sentAt: number, endAt: numb
   let head = 0;
   let handOver = 0;
   let handOvers = 0;
+  const handOverGaps: number[] = [];
   for (const point of points) {
     if (point.kind === "end") {
       free.push({ since: point.at, head: false });
@@ -225,10 +252,11 @@ function slotAccounting(tasks: SandboxTaskSummary[], sentAt: number, endAt: numb
     else {
       handOver += point.at - slot.since;
       handOvers += 1;
+      handOverGaps.push(point.at - slot.since);
     }
   }
   const tail = free.reduce((sum, slot) => sum + (endAt - slot.since), 0);
-  return { head, handOver, handOvers, tail };
+  return { head, handOver, handOvers, handOverGaps, tail };
 }
 
 /** The makespan of a perfect list scheduler: `durations` in order, `budget` slots, at most 5 submits a second. */
@@ -349,6 +377,12 @@ export function analyseEngineLoad(observed: EngineLoadObservations): EngineLoadA
     distribution(
       observed.runs.filter((run) => !role || roles.get(run) === role).map((run) => run.trace.steps.length),
     );
+  const waitingOf = (role: RunRole) =>
+    distribution(
+      observed.runs
+        .filter((run) => roles.get(run) === role)
+        .map((run) => run.trace.steps.filter((step) => WAITING_STEP.test(step.name)).length),
+    );
   const worstRun = [...observed.runs].sort(
     (left, right) => right.trace.steps.length - left.trace.steps.length,
   )[0];
@@ -459,7 +493,34 @@ export function analyseEngineLoad(observed: EngineLoadObservations): EngineLoadA
       handOverIdleMs: slots.handOver / budget,
       handOvers: slots.handOvers,
       tailIdleMs: slots.tail / budget,
+      handOverMs: distribution(slots.handOverGaps),
     },
+    provider: {
+      statusQueries: observed.sandboxStats.statusQueries,
+      listQueries: observed.sandboxStats.listQueries,
+      queriesPerFinishedTask:
+        (observed.sandboxStats.statusQueries + observed.sandboxStats.listQueries) / Math.max(1, ends.length),
+      peakQueriesPerSecond: observed.sandboxStats.peakQueriesPerSecond,
+    },
+    waitingSteps: {
+      submitted: waitingOf("submitted"),
+      shared: waitingOf("shared"),
+      cached: waitingOf("cached"),
+    },
+    watcher: {
+      runs: observed.watcherRuns.length,
+      steps: observed.watcherRuns.reduce((sum, run) => sum + run.steps, 0),
+      stepsPerTask: observed.watcherRuns.reduce((sum, run) => sum + run.steps, 0) / Math.max(1, tasks.length),
+    },
+    ...(observed.pushStats
+      ? {
+          push: {
+            delivered: observed.pushStats.ended - observed.pushStats.lost,
+            lost: observed.pushStats.lost,
+            answers: observed.pushStats.answers,
+          },
+        }
+      : {}),
     handOver: {
       pairs: parts.total.length,
       scheduleMs: distribution(parts.schedule),

@@ -1,10 +1,16 @@
-import type { SandboxStats, SandboxTaskSummary } from "../../src/sandbox/index.ts";
+import {
+  type EventBridgeEmulatorHandle,
+  type EventBridgeEmulatorStats,
+  startEventBridgeEmulator,
+} from "../../src/sandbox/eventbridge-emulator.ts";
+import type { SandboxOptions, SandboxStats, SandboxTaskSummary } from "../../src/sandbox/index.ts";
 import {
   DOCUMENTED_RENDER_SECONDS,
   drawRenderSeconds,
   mulberry32,
 } from "../helpers/simulated-render-time.ts";
 import { startDevEngine } from "./dev-engine.ts";
+import type { InngestApi } from "./inngest-api.ts";
 import {
   fetchRunTrace,
   fetchStepOutput,
@@ -15,6 +21,8 @@ import {
   type RunTrace,
 } from "./inngest-run-trace.ts";
 import { SAMPLE_IMAGE } from "./requests.ts";
+import { startSelfHostedEngine } from "./self-hosted-engine.ts";
+import type { StageEnvironment } from "./stage-environment.ts";
 import { waitUntil } from "./wait-until.ts";
 
 /** The documented render time of wan2.6-i2v-flash and its shape (dashscope.md §5; bench/poll-schedule-benchmark.ts). */
@@ -44,7 +52,91 @@ export interface EngineLoadOptions {
   postgresUrl: string;
   /** Progress lines. */
   log: (line: string) => void;
+  /**
+   * DashScope's completion push through the sandbox's EventBridge emulator, delivered this long after each task ends;
+   * absent: no push (the task watcher's checks find every ending).
+   */
+  pushDelayMs?: number;
+  /**
+   * The production shape: `inngest start` on Redis and PostgreSQL with {@link PRODUCTION_WORKERS} workers in cloud
+   * mode (signing key, event key) behind a round-robin load balancer; otherwise `inngest dev` with one worker.
+   */
+  production?: boolean;
 }
+
+/** Workers of the production shape. */
+export const PRODUCTION_WORKERS = 2;
+
+/** What the load needs of a server with its workers, in either shape. */
+interface LoadEngine {
+  /** The server's URL (GraphQL, as the dashboard reads runs, traces and events). */
+  url: string;
+  api: InngestApi;
+  stage: StageEnvironment;
+  /** Starts the workers (`overrides` on top of their environment) and syncs them; the origin the server calls. */
+  startWorkers(overrides: Record<string, string>): Promise<string>;
+  /** Requests forwarded to each worker (production shape: counted by the load balancer). */
+  forwarded(): number[] | undefined;
+  /** The workers' and the server's last output lines, for a failure. */
+  logTails(): string;
+  close(): Promise<void>;
+}
+
+interface EngineSetup {
+  sandbox: SandboxOptions;
+  workerEnvironment: Record<string, string>;
+  inngestBinary: string;
+  postgresUrl: string;
+}
+
+async function startLoadEngine(production: boolean, setup: EngineSetup): Promise<LoadEngine> {
+  const workerTail = (stderr: string) => stderr.split("\n").slice(-40).join("\n");
+  if (production) {
+    const engine = await startSelfHostedEngine(setup);
+    return {
+      url: engine.server.url,
+      api: engine.api,
+      stage: engine.stage,
+      async startWorkers(overrides) {
+        return (await engine.startWorkers(PRODUCTION_WORKERS, overrides)).url;
+      },
+      forwarded: () => engine.proxy()?.forwarded(),
+      logTails: () =>
+        [
+          ...engine.workers.map(
+            (worker, index) =>
+              `worker ${index + 1} stderr (last lines):\n${workerTail(worker.cli().output().stderr)}`,
+          ),
+          `server:\n${engine.server.process().logTail()}`,
+        ].join("\n"),
+      close: engine.close,
+    };
+  }
+  const engine = await startDevEngine({ ...setup, workers: 0 });
+  return {
+    url: engine.server.url,
+    api: engine.api,
+    stage: engine.stage,
+    async startWorkers(overrides) {
+      return new URL((await engine.addWorker(overrides)).endpoint).origin;
+    },
+    forwarded: () => undefined,
+    logTails: () =>
+      [
+        ...engine.workers.map(
+          (worker) => `worker stderr (last lines):\n${workerTail(worker.cli().output().stderr)}`,
+        ),
+        `server:\n${engine.server.process.logTail()}`,
+      ].join("\n"),
+    close: engine.close,
+  };
+}
+
+/** The push route's secret in the benchmark (any 16+ characters). */
+const PUSH_SECRET = "engine-load-push-secret-0123";
+
+/** The task watcher as the server names it. */
+const WATCHER_SLUG = "video-agent-video-generate-watcher";
 
 /** One distinct request: what makes it distinct, and the provider time drawn for it (ms). */
 export interface DistinctRequest {
@@ -79,6 +171,11 @@ export interface ObservedRun {
 /** Everything one run of the benchmark observed, raw. Times are epoch ms of this machine's clock. */
 export interface EngineLoadObservations {
   options: Omit<EngineLoadOptions, "inngestBinary" | "postgresUrl" | "log">;
+  /** The server command (`inngest dev` or `inngest start`) and the number of `video-gen serve` workers. */
+  server: "inngest dev" | "inngest start";
+  workers: number;
+  /** Production shape: requests the load balancer forwarded to each worker (the server's calls, the sync, pushes). */
+  forwarded?: number[];
   /** VIDEO_GEN_RENDER_ESTIMATE_S given to the worker. */
   renderEstimateSeconds: number;
   pendingMs: number;
@@ -97,6 +194,10 @@ export interface EngineLoadObservations {
   /** Record status per generation id (null: no record). */
   recordStatuses: Record<string, string | null>;
   slotsLeft: number;
+  /** The task watcher's runs and their steps (from the server's traces). */
+  watcherRuns: Array<{ run: ListedRunV2; steps: number }>;
+  /** The emulator's counters, when the push was on. */
+  pushStats?: EventBridgeEmulatorStats;
 }
 
 /** A render time from the documented shape, divided by `timeScale` (ms). */
@@ -121,7 +222,8 @@ async function mapLimited<T, R>(items: T[], parallel: number, work: (item: T) =>
 
 /**
  * Fans `requests` generations out on `inngest dev` with one `POST /e/<key>` batch, as an orchestrator sends them,
- * to one `video-gen serve` worker against the sandbox with the documented limits; waits for an ending event of
+ * to one `video-gen serve` worker against the sandbox with the documented limits (`production`: on `inngest start`
+ * with Redis and PostgreSQL, to two workers in cloud mode behind a load balancer); waits for an ending event of
  * every request; then reads back everything the analysis needs from the server (runs, traces, events, step
  * outputs), the sandbox (tasks and counters) and the metadata store.
  */
@@ -149,7 +251,9 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
   }
   const renderByPrompt = new Map(distinct.map((request) => [request.prompt, request.renderMs]));
 
-  const engine = await startDevEngine({
+  let pushUrl = "";
+  const production = options.production ?? false;
+  const engine = await startLoadEngine(production, {
     inngestBinary: options.inngestBinary,
     postgresUrl: options.postgresUrl,
     sandbox: {
@@ -163,8 +267,32 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
       VIDEO_GEN_RENDER_ESTIMATE_S: String(renderEstimateSeconds),
     },
   });
+  let emulator: EventBridgeEmulatorHandle | undefined;
   try {
-    const { url } = engine.server;
+    emulator =
+      options.pushDelayMs === undefined
+        ? undefined
+        : await startEventBridgeEmulator({
+            tasks: () => engine.stage.sandbox.tasks(),
+            targetUrl: () => pushUrl,
+            delayMs: options.pushDelayMs,
+          });
+    // The push goes where the server's calls go: the one worker, or the load balancer in front of the workers.
+    const origin = await engine.startWorkers(
+      emulator
+        ? {
+            DASHSCOPE_PUSH_SECRET: PUSH_SECRET,
+            DASHSCOPE_PUSH_TEST_CERTIFICATE_ORIGIN: emulator.certificateOrigin,
+          }
+        : {},
+    );
+    pushUrl = `${origin}/hooks/dashscope/${PUSH_SECRET}`;
+    log(
+      production
+        ? `inngest start (Redis, PostgreSQL) at ${engine.url}; ${PRODUCTION_WORKERS} workers in cloud mode behind ${origin}`
+        : `inngest dev at ${engine.url}; one worker at ${origin}`,
+    );
+    const { url } = engine;
     const events = order.map((distinctIndex, index) => {
       const request = distinct[distinctIndex]!;
       return {
@@ -245,6 +373,11 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
       from,
     );
     const slotGrants = await listEventsSince(url, ["video/generation.slot-granted"], from);
+    const watcherRuns = await mapLimited(
+      allRuns.filter((run) => run.functionSlug === WATCHER_SLUG),
+      4,
+      async (run) => ({ run, steps: (await fetchRunTrace(url, run.id)).steps.length }),
+    );
     const recordStatuses: Record<string, string | null> = {};
     for (const request of requests) {
       recordStatuses[request.generationId] =
@@ -257,7 +390,12 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
         timeScale,
         budget,
         seed: options.seed,
+        ...(options.pushDelayMs === undefined ? {} : { pushDelayMs: options.pushDelayMs }),
+        ...(production ? { production } : {}),
       },
+      server: production ? "inngest start" : "inngest dev",
+      workers: production ? PRODUCTION_WORKERS : 1,
+      ...(production ? { forwarded: engine.forwarded() } : {}),
       renderEstimateSeconds,
       pendingMs,
       distinct,
@@ -271,12 +409,14 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
       slotGrants,
       recordStatuses,
       slotsLeft: await engine.stage.metadataStore.countSlots(),
+      watcherRuns,
+      ...(emulator ? { pushStats: emulator.stats() } : {}),
     };
   } catch (error) {
-    const worker = engine.workers[0]?.cli().output().stderr.split("\n").slice(-40).join("\n");
-    log(`worker stderr (last lines):\n${worker}\nserver:\n${engine.server.process.logTail()}`);
+    log(engine.logTails());
     throw error;
   } finally {
+    await emulator?.close();
     await engine.close();
   }
 }

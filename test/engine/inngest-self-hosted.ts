@@ -28,16 +28,20 @@ export interface SelfHostedInngest {
 
 /**
  * Starts Debian's `redis-server`, creates a database on the test PostgreSQL cluster, and runs `inngest start` on
- * them with a signing key and an event key, every port chosen free, failed steps retried after 1 s.
+ * them with a signing key and an event key, every port chosen free, failed steps retried after 1 s. `binary` and
+ * `postgresUrl` (the PostgreSQL admin URL) default to the test setup's; outside Vitest (e.g. in a benchmark) pass both.
  */
-export function startSelfHostedInngest(): Promise<SelfHostedInngest> {
-  return retryOnPortClash(startOnce, 2);
+export function startSelfHostedInngest(
+  options: { binary?: string; postgresUrl?: string } = {},
+): Promise<SelfHostedInngest> {
+  return retryOnPortClash(() => startOnce(options), 2);
 }
 
-async function startOnce(): Promise<SelfHostedInngest> {
-  const binary = inngestBinary();
+async function startOnce(options: { binary?: string; postgresUrl?: string }): Promise<SelfHostedInngest> {
+  const binary = options.binary ?? inngestBinary();
+  const postgresUrl = options.postgresUrl ?? inject("postgresUrl");
   const redis: RedisServer = await startRedisServer();
-  const database = await createTestDatabase(inject("postgresUrl")).catch(async (error) => {
+  const database = await createTestDatabase(postgresUrl).catch(async (error) => {
     await redis.stop();
     throw error;
   });

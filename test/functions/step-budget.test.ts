@@ -2,7 +2,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { VideoGenerateDependencies } from "../../src/functions/video-generate-dependencies.ts";
 import { runVideoGeneration } from "../../src/functions/video-generate-handler.ts";
 import { EVENT_NAMES } from "../../src/functions/video-generation-events.ts";
-import { INNGEST_MAX_STEPS_PER_RUN, worstCaseSteps } from "../../src/functions/wait-schedule.ts";
+import {
+  INNGEST_MAX_STEPS_PER_RUN,
+  WATCHED_CHECKS,
+  worstCaseSteps,
+} from "../../src/functions/wait-schedule.ts";
 import type { ClaimResult } from "../../src/metadata/generation-record.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import type { ProviderTaskStatus, VideoProvider } from "../../src/providers/provider.ts";
@@ -119,12 +123,29 @@ afterEach(async () => {
   harness = undefined;
 });
 
+/** A deployment on Inngest, where the task watcher runs: its check counts (`watchedSettings`). */
+const WATCHED = {
+  taskWatcher: true,
+  maxStatusChecks: WATCHED_CHECKS.status,
+  maxSlotChecks: WATCHED_CHECKS.slot,
+  maxDuplicateChecks: WATCHED_CHECKS.duplicate,
+} as const;
+
 describe("Inngest's 1,000 steps per run", () => {
   for (const [label, limits] of [
     ["the default settings", {}],
     [
       "the largest allowed queue timeout and deadline",
       { queueTimeoutMs: 21_600_000, deadlineMs: 86_399_000 },
+    ],
+    ["the default settings with the task watcher", WATCHED],
+    [
+      "the largest allowed queue timeout and deadline with the task watcher",
+      { queueTimeoutMs: 21_600_000, deadlineMs: 86_399_000, ...WATCHED },
+    ],
+    [
+      "the shortest queue timeout and deadline with the task watcher",
+      { queueTimeoutMs: 1_000, deadlineMs: 1_000, ...WATCHED },
     ],
   ] as const) {
     it(`bounds the longest path under ${label}`, async () => {
@@ -150,8 +171,18 @@ describe("Inngest's 1,000 steps per run", () => {
       // checks until the queue timeout, status checks until the deadline or their count.
       expect(count(/^claim/)).toBe(settings.maxClaimRounds);
       expect(count(/^duplicate-check/)).toBe(settings.maxDuplicateChecks);
-      expect(count(/^slot-\d+$/)).toBeGreaterThan(settings.maxSlotChecks / 2);
-      expect(count(/^poll-\d+$/)).toBeGreaterThan(40);
+      if (settings.taskWatcher) {
+        // No watcher answers here: every check is the run's own, and each one that finds none wakes one.
+        expect(count(/^slot-\d+$/)).toBe(settings.queueTimeoutMs < 2_000 ? 1 : settings.maxSlotChecks);
+        expect(count(/^poll-\d+$/)).toBe(settings.deadlineMs < 2_000 ? 1 : settings.maxStatusChecks);
+        expect(count(/^wake-watcher$/)).toBe(1);
+        expect(count(/^wake-watcher-\d+$/)).toBe(count(/^poll-\d+$/) - 1);
+        // The few checks still cover the whole wait: none ends a wait early for lack of checks.
+        expect(worstCaseSteps(settings)).toBeLessThanOrEqual(60);
+      } else {
+        expect(count(/^slot-\d+$/)).toBeGreaterThan(settings.maxSlotChecks / 2);
+        expect(count(/^poll-\d+$/)).toBeGreaterThan(40);
+      }
       expect(steps).toEqual(expect.arrayContaining(["slot-handover", "persist-handover"]));
       expect(clock.elapsedMs()).toBeGreaterThan(settings.queueTimeoutMs + settings.deadlineMs - 2_000);
       expect(new Set(steps).size).toBe(steps.length);

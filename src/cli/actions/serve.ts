@@ -3,6 +3,7 @@ import { loadConfig } from "../../config.ts";
 import { ConfigurationError } from "../../errors/configuration-error.ts";
 import { createVideoGenerateFunctions } from "../../functions/video-generate.ts";
 import { createRealtimeProgressPublisher } from "../../functions/video-generation-realtime.ts";
+import { watchedSettings } from "../../functions/wait-schedule.ts";
 import { composeOperatorRoutes } from "../../gallery/compose-operator-handler.ts";
 import { isLoopbackHostname } from "../../gallery/gallery-security.ts";
 import { composeDashscopePush } from "../../push/compose-push-handler.ts";
@@ -51,7 +52,9 @@ export async function runServe(io: CliIo, flags: ServeFlags): Promise<number> {
       runtime.dependencies.publishProgress = createRealtimeProgressPublisher(client);
     }
     // Served on Inngest: the task watcher runs beside the pipeline, and the push route settles with its timings.
-    runtime.dependencies.settings.taskWatcher ??= true;
+    if (runtime.dependencies.settings.taskWatcher !== false) {
+      runtime.dependencies.settings = watchedSettings(runtime.dependencies.settings);
+    }
     const functions = createVideoGenerateFunctions(client, runtime.dependencies);
     const onError = (error: unknown) =>
       warn(

@@ -29,6 +29,8 @@ export interface IdenticalGenerationState {
   status: GenerationStatus;
   /** Its response once it succeeded. */
   result: VideoGenerateResponse | null;
+  /** When the check ran, ISO 8601 (absent in runs checked before it was kept). */
+  checkedAt?: string;
 }
 
 /**
@@ -47,5 +49,9 @@ export async function checkIdenticalGeneration(input: {
     providerStatus: record?.providerStatus ?? undefined,
   });
   // A record that vanished cannot answer: treated like a failed owner, so this generation claims the key itself.
-  return { status: record?.status ?? "failed", result: record?.result ?? null };
+  return {
+    status: record?.status ?? "failed",
+    result: record?.result ?? null,
+    checkedAt: input.dependencies.now().toISOString(),
+  };
 }
