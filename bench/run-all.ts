@@ -5,7 +5,7 @@
  *   npm run bench -- --only poll-schedule,cache-hit
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 const BENCHMARKS = [
@@ -31,8 +31,17 @@ if (!values["docs-only"]) {
   }
 }
 
-const sections = BENCHMARKS.filter((name) => existsSync(`bench/results/${name}.md`)).map((name) =>
-  readFileSync(`bench/results/${name}.md`, "utf8")
+// A benchmark's variants (`engine-load-push-scale-3.md`, written with other flags) and readings written after a run
+// (`engine-load-reading.md`) follow its own section.
+const resultFiles = readdirSync("bench/results").filter((file) => file.endsWith(".md"));
+const sectionFiles = BENCHMARKS.flatMap((name) => [
+  ...(resultFiles.includes(`${name}.md`) ? [`${name}.md`] : []),
+  ...resultFiles
+    .filter((file) => file.startsWith(`${name}-`) && !BENCHMARKS.some((other) => file === `${other}.md`))
+    .sort(),
+]);
+const sections = sectionFiles.map((file) =>
+  readFileSync(`bench/results/${file}`, "utf8")
     .trim()
     // Each result file starts with a level-1 heading; in the assembled page they are sections.
     .replace(/^# /, "## "),

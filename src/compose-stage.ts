@@ -4,7 +4,7 @@ import type { StageConfig } from "./config.ts";
 import { ConfigurationError } from "./errors/configuration-error.ts";
 import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_CHECKS } from "./functions/poll-schedule.ts";
 import type { VideoGenerateDependencies } from "./functions/video-generate-dependencies.ts";
-import { slotWaitTimings } from "./functions/wait-schedule.ts";
+import { slotWaitTimings, watchedSettings } from "./functions/wait-schedule.ts";
 import { createConformedCopy } from "./media/copy-conformed.ts";
 import { cropToAspect } from "./media/crop-image.ts";
 import { locateFfmpeg } from "./media/ffmpeg-path.ts";
@@ -170,7 +170,7 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       // With the completion push on, each wait also ends on the push's task-ended event.
       taskEndSignals: config.pushSecret !== undefined,
       // With the push, the watcher's own checks only catch a push that was lost: one list call every 30 s.
-      watchIntervalMs: config.pushSecret !== undefined ? 30_000 : undefined,
+      watchIntervalMs: config.watchIntervalMs ?? (config.pushSecret !== undefined ? 30_000 : undefined),
     },
   };
 
@@ -179,7 +179,8 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
     metrics,
     queries: createGenerationQueries({
       sql,
-      staleWaiterMs: slotWaitTimings(dependencies.settings).staleWaiterMs,
+      // Waiters of runs on Inngest check as rarely as a watched deployment lets them: counted live that long.
+      staleWaiterMs: slotWaitTimings(watchedSettings(dependencies.settings)).staleWaiterMs,
     }),
     describe: () => ({
       provider: { name: provider.name, model: provider.model, base_url: baseUrl, api_key: "set" },

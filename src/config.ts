@@ -89,6 +89,12 @@ export interface StageConfig {
   renderEstimateSeconds: number | undefined;
   /** VIDEO_GEN_DEADLINE_S: after this many seconds a task is canceled (if PENDING) and the run fails. Default 1800. */
   deadlineSeconds: number;
+  /**
+   * VIDEO_GEN_WATCH_INTERVAL_MS: how often the task watcher checks the tasks in flight (one list call each time), ms,
+   * 200 to 60000. Default 1000, or 30000 with the completion push on. Shorter hands freed slots over sooner and costs
+   * more provider queries (docs/task-watcher.md).
+   */
+  watchIntervalMs: number | undefined;
   /** VIDEO_GEN_BUDGET: provider tasks in flight at once across all processes. Default 5 (the model's documented limit). */
   budget: number;
   /** VIDEO_GEN_QUEUE_TIMEOUT_S: longest wait for a budget slot before the run fails. Default 10800 (3 h), at most 6 h. */
@@ -188,6 +194,10 @@ const environmentSchema = z.object({
     })
     .default(1800),
   VIDEO_GEN_BUDGET: positiveInteger("VIDEO_GEN_BUDGET").default(5),
+  VIDEO_GEN_WATCH_INTERVAL_MS: positiveInteger("VIDEO_GEN_WATCH_INTERVAL_MS")
+    .min(200, { error: "VIDEO_GEN_WATCH_INTERVAL_MS must be at least 200 (ms)" })
+    .max(60_000, { error: "VIDEO_GEN_WATCH_INTERVAL_MS must be at most 60000 (ms)" })
+    .optional(),
   VIDEO_GEN_QUEUE_TIMEOUT_S: positiveInteger("VIDEO_GEN_QUEUE_TIMEOUT_S")
     .max(21_600, {
       error:
@@ -309,6 +319,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Sta
     imageDelivery: env.VIDEO_GEN_IMAGE_DELIVERY,
     renderEstimateSeconds: env.VIDEO_GEN_RENDER_ESTIMATE_S,
     deadlineSeconds: env.VIDEO_GEN_DEADLINE_S,
+    watchIntervalMs: env.VIDEO_GEN_WATCH_INTERVAL_MS,
     budget: env.VIDEO_GEN_BUDGET,
     queueTimeoutSeconds: env.VIDEO_GEN_QUEUE_TIMEOUT_S,
     defaultPolicy: env.VIDEO_GEN_UNSUPPORTED_POLICY,

@@ -14,10 +14,12 @@ import { EVENT_NAMES } from "./video-generation-events.ts";
 import { wakeWatcher } from "./wake-watcher.ts";
 
 /**
- * `wait-<n>` (a durable sleep, or, where endings are signalled, a wait for the task's ending whose timeout is the
- * schedule's delay) then `poll-<n>` (one status check), on the adaptive schedule, until the task
- * succeeds; bounded by `maxStatusChecks` and the deadline, after which a still-PENDING task is canceled. A slot freed
- * when the task ends is handed over at once (`slot-handover`). Returns the last check (SUCCEEDED).
+ * `wait-<n>` then `poll-<n>` (one status check) until the task succeeds; bounded by `maxStatusChecks` and the
+ * deadline, after which a still-PENDING task is canceled. Where endings are signalled (the task watcher, DashScope's
+ * push), `wait-<n>` is a wait for the task's `task-ended` whose timeout is the fallback schedule's delay, so a
+ * signalled run takes one wait and one check, and a fallback check that finds no watcher wakes one
+ * (`wake-watcher-<n>`); in process it is a durable sleep on the adaptive schedule. A slot freed when the run's own
+ * check sees the task end is handed over at once (`slot-handover`). Returns the last check (SUCCEEDED).
  */
 export async function pollUntilDone(input: {
   context: StageContext;

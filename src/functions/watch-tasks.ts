@@ -1,4 +1,4 @@
-import type { WatchedTask } from "../metadata/task-watch.ts";
+import { MAX_TASK_END_SIGNALS, type WatchedTask } from "../metadata/task-watch.ts";
 import type { ProviderTaskStatus, VideoProvider } from "../providers/provider.ts";
 import { settleTaskEnding, taskEndedEvent } from "./settle-task-ending.ts";
 import type { StageEvent } from "./stage-context.ts";
@@ -20,7 +20,7 @@ export function watcherLeaseMs(intervalMs: number): number {
 }
 /** A run told of its task's ending is told again when it has not moved on after 3 s, 6 s, 12 s…, at most 6 times. */
 const RESIGNAL_FIRST_MS = 3_000;
-const MAX_SIGNALS = 6;
+const MAX_SIGNALS = MAX_TASK_END_SIGNALS;
 /** Page size asked of the task list: its documented default, which any server honours (dashscope.md 3.8). */
 const LIST_PAGE_SIZE = 10;
 /** Pages read per check at most: more tasks RUNNING than this covers are checked one by one. */
@@ -121,7 +121,9 @@ export async function watchTasks(input: {
       await store.markTaskEndsSignalled(signalled);
       return { state: "watching", events, endings, providerCalls };
     }
-    if (watched.length === 0 && (await store.releaseWatcherLease(holder, { onlyIfIdle: true }))) {
+    // Endings told as often as allowed belong to runs that are gone: nothing left to do for them.
+    const idle = watched.every((task) => task.endStatus !== null && task.endSignals >= MAX_SIGNALS);
+    if (idle && (await store.releaseWatcherLease(holder, { onlyIfIdle: true }))) {
       return { state: "idle", events: [], endings: 0, providerCalls };
     }
     const waitMs = intervalMs * backoff;

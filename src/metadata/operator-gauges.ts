@@ -22,6 +22,11 @@ export interface OperatorGauges {
   budgetSlotsInUse: number;
   /** Generations queued for a budget slot. */
   budgetWaiters: number;
+  /**
+   * Submitted tasks while no task watcher holds its lease: 0 where the watcher works (or runs in process, which check
+   * their own tasks); above 0 for minutes on Inngest, endings are found only by the runs' sparse fallback checks.
+   */
+  unwatchedTasks: number;
 }
 
 const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(", ");
@@ -39,7 +44,11 @@ export const OPERATOR_GAUGES_SQL = `SELECT
   (SELECT coalesce(extract(epoch FROM now() - min(started_at)), 0)::float8
      FROM generations WHERE status IN (${ACTIVE_SQL})) AS oldest_active_age_seconds,
   (SELECT count(*)::int FROM provider_slots WHERE lease_expires_at > now()) AS budget_slots_in_use,
-  (SELECT count(*)::int FROM provider_slot_waiters) AS budget_waiters`;
+  (SELECT count(*)::int FROM provider_slot_waiters) AS budget_waiters,
+  (SELECT count(*)::int FROM generations WHERE status = 'submitted' AND task_id IS NOT NULL
+     AND task_end_status IS NULL
+     AND NOT EXISTS (SELECT 1 FROM task_watcher WHERE holder IS NOT NULL AND lease_expires_at > now())
+  ) AS unwatched_tasks`;
 
 /** Reads the operator gauges in one query. */
 export async function readOperatorGauges(sql: SqlClient): Promise<OperatorGauges> {
@@ -48,6 +57,7 @@ export async function readOperatorGauges(sql: SqlClient): Promise<OperatorGauges
     oldest_active_age_seconds: number;
     budget_slots_in_use: number;
     budget_waiters: number;
+    unwatched_tasks: number;
   }>(OPERATOR_GAUGES_SQL);
   const row = rows[0];
   const counts = JSON.parse(row?.active ?? "{}") as Partial<Record<string, number>>;
@@ -61,5 +71,6 @@ export async function readOperatorGauges(sql: SqlClient): Promise<OperatorGauges
     oldestActiveAgeSeconds: Math.max(0, row?.oldest_active_age_seconds ?? 0),
     budgetSlotsInUse: row?.budget_slots_in_use ?? 0,
     budgetWaiters: row?.budget_waiters ?? 0,
+    unwatchedTasks: row?.unwatched_tasks ?? 0,
   };
 }

@@ -16,6 +16,13 @@ export interface WatchedTask {
   sinceSignalMs: number | null;
 }
 
+/**
+ * How often a run is told of its task's ending at most. A generation still `submitted` after that has a run that is
+ * gone without its clean-up (an in-process run killed on a shared database): the watcher stops watching it, and a
+ * rerun of the generation resumes it.
+ */
+export const MAX_TASK_END_SIGNALS = 6;
+
 /** The metadata store's part for the account-wide task watcher: its lease, the watched set, the endings learned. */
 export type TaskWatch = Pick<
   MetadataStore,
@@ -57,8 +64,10 @@ export function createTaskWatch(sql: SqlClient): TaskWatch {
           if (rows[0]?.holder !== holder) return false;
           if (onlyIfIdle) {
             const busy = await tx.query<{ busy: boolean }>(
-              `SELECT EXISTS (SELECT 1 FROM generations WHERE status = 'submitted' AND task_id IS NOT NULL)
+              `SELECT EXISTS (SELECT 1 FROM generations WHERE status = 'submitted' AND task_id IS NOT NULL
+                               AND (task_end_status IS NULL OR task_end_signals < $1::int))
                    OR EXISTS (SELECT 1 FROM provider_slots WHERE granted AND lease_expires_at > now()) AS busy`,
+              [MAX_TASK_END_SIGNALS],
             );
             if (busy.rows[0]?.busy) return false;
           }

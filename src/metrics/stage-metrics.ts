@@ -23,6 +23,7 @@ export const STAGE_METRIC_NAMES = {
   budgetSlotsInUse: "video_generation_budget_slots_in_use",
   budgetSlotsLimit: "video_generation_budget_slots_limit",
   budgetWaiters: "video_generation_budget_waiters",
+  unwatchedTasks: "video_generation_unwatched_tasks",
   databaseUp: "video_generation_database_up",
   buildInfo: "video_generation_build_info",
 } as const;
@@ -339,5 +340,10 @@ function registerDatabaseGauges(registry: Registry, readGauges: () => Promise<Op
     names.budgetWaiters,
     "Generations queued for a slot of the provider budget, across all workers.",
     (gauges) => gauges.budgetWaiters,
+  );
+  single(
+    names.unwatchedTasks,
+    "Submitted provider tasks while no task watcher holds its lease (0 where the watcher works, or in process).",
+    (gauges) => gauges.unwatchedTasks,
   );
 }

@@ -79,6 +79,30 @@ describe("DashScope's completion push on the real Inngest dev server", () => {
     expect(await engine.stage.metadataStore.countSlots()).toBe(0);
   }, 180_000);
 
+  it("answers a push delayed past the watcher's check, and one for another client's task, and changes nothing", async () => {
+    const found = await engine.stage.metadataStore.get("push-lost");
+    expect(found).toMatchObject({ status: "succeeded" });
+    const tasksBefore = engine.stage.sandbox.tasks().length;
+    const post = async (taskId: string) => {
+      const body = JSON.stringify({
+        type: "dashscope:System:AsyncTaskFinish",
+        data: { task_id: taskId, task_status: "SUCCEEDED" },
+      });
+      const response = await fetch(pushUrl, { method: "POST", headers: emulator.sign(body, Date.now()), body });
+      return { status: response.status, body: await response.json() };
+    };
+    // The lost push of "push-lost", delivered at last, after the watcher found the ending and the run finished.
+    expect(await post(String(found?.taskId))).toEqual({ status: 200, body: { ignored: "already ended" } });
+    // A task of the same account that another client submitted (the event covers the whole account).
+    expect(await post("3f4b2c1d-0000-4000-8000-00000000f0e1")).toEqual({
+      status: 200,
+      body: { ignored: "unknown task" },
+    });
+    expect(await engine.stage.metadataStore.get("push-lost")).toEqual(found);
+    expect(engine.stage.sandbox.tasks()).toHaveLength(tasksBefore);
+    expect(await engine.stage.metadataStore.countSlots()).toBe(0);
+  }, 60_000);
+
   it("refuses forged pushes with 401 and changes nothing", async () => {
     const finished = await engine.stage.metadataStore.get("push-delivered");
     const body = JSON.stringify({

@@ -18,7 +18,7 @@ import { fallbackWaitMs, slotWaitTimings, WATCHED_CHECKS } from "../../src/funct
 import { type WatchOutcome, type WatchSleep, watchTasks } from "../../src/functions/watch-tasks.ts";
 import { createPgSqlClient, type MetadataStore, type SqlClient } from "../../src/metadata/index.ts";
 import type { ProviderTaskListQuery, VideoProvider } from "../../src/providers/provider.ts";
-import type { SandboxHandle } from "../../src/sandbox/index.ts";
+import type { SandboxHandle, SandboxListReading } from "../../src/sandbox/index.ts";
 import { createTestDatabase } from "../helpers/postgres-cluster.ts";
 import { type StageHarness, startStageHarness } from "../helpers/stage-harness.ts";
 import { dataUri, makeImage } from "../sandbox/sandbox-test-helpers.ts";
@@ -102,7 +102,10 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function startWorld(settings: Partial<StageSettings> = {}): Promise<World> {
+async function startWorld(
+  settings: Partial<StageSettings> = {},
+  list: SandboxListReading = {},
+): Promise<World> {
   // The harness makes its own database too; this one is named here so that a second client can reach it.
   const database = await createTestDatabase(inject("postgresUrl"));
   const harness = await startStageHarness({
@@ -111,6 +114,7 @@ async function startWorld(settings: Partial<StageSettings> = {}): Promise<World>
         pendingMs: 200,
         renderMs: (task) => (task.prompt?.startsWith(QUICK) ? 200 : 10 * 60_000),
       },
+      list,
     },
     environment: { DATABASE_URL: database.url },
     settings: { taskWatcher: true, ...settings },
@@ -264,6 +268,43 @@ const moveOn = (w: World, generationId: string) =>
   });
 
 const taskEnded = (outcome: WatchOutcome) => outcome.events.filter((event) => event.name === TASK_ENDED);
+
+/**
+ * What the task list does not document (dashscope.md 3.8): how soon a new task is listed, the order of rows, the
+ * largest page. The watcher must find the same endings, and wrongly end nothing, under each reading.
+ */
+const LIST_READINGS: Array<[string, SandboxListReading]> = [
+  ["a task is listed a minute after it is created", { listingDelayMs: 60_000 }],
+  ["rows oldest first", { order: "oldest-first" }],
+  ["at most 10 rows a page, larger pages refused", { maxPageSize: 10, overMaxPageSize: "refuse" }],
+  ["at most 1 row a page, larger pages capped", { maxPageSize: 1, overMaxPageSize: "cap" }],
+];
+
+describe("the task watcher under each reading of the task list", () => {
+  for (const [label, reading] of LIST_READINGS) {
+    it(`finds the one ending and leaves the running tasks alone: ${label}`, async () => {
+      world = await startWorld({ budget: 3 }, reading);
+      const w = world;
+      const quickTask = await submitGeneration(w, "gen-quick", { quick: true });
+      const slowTask = await submitGeneration(w, "gen-slow", { quick: false });
+      const otherSlow = await submitGeneration(w, "gen-slow-2", { quick: false });
+      await untilSandbox(w, { [quickTask]: "SUCCEEDED", [slowTask]: "RUNNING", [otherSlow]: "RUNNING" });
+      w.resetCalls();
+
+      const outcome = await watch(w, "watcher-readings");
+
+      expect(outcome).toMatchObject({ state: "watching", endings: 1 });
+      expect(taskEnded(outcome).map((event) => event.data.task_id)).toEqual([quickTask]);
+      expect(await w.store.recordedTaskEnd("gen-quick")).toEqual({ taskId: quickTask, status: "SUCCEEDED" });
+      expect(await w.store.recordedTaskEnd("gen-slow")).toBeNull();
+      expect(await w.store.recordedTaskEnd("gen-slow-2")).toBeNull();
+      expect(w.calls.list.every((query) => query.status === "RUNNING" && query.pageSize === 10)).toBe(true);
+      // A task the list did not show is asked about alone; one it showed RUNNING never is.
+      if (reading.listingDelayMs) expect(w.calls.status.sort()).toEqual([quickTask, slowTask, otherSlow].sort());
+      else expect(w.calls.status).toEqual([quickTask]);
+    });
+  }
+});
 
 describe("the task watcher", () => {
   it("finds an ending among several tasks with one list call, settles it in one place and wakes the waiter", async () => {
@@ -508,6 +549,29 @@ describe("the task watcher", () => {
       expect.objectContaining({ name: SLOT_GRANTED, data: { generation_id: "gen-waiter" } }),
     ]);
     expect(await slotRows(w)).toEqual([{ holder: "gen-waiter", granted: true, announcements: 2 }]);
+  });
+
+  it("stops watching an ending told six times (its run is gone) and ends idle instead of checking forever", async () => {
+    world = await startWorld({ budget: 2 });
+    const w = world;
+    const taskId = await submitGeneration(w, "gen-orphan", { quick: true });
+    await untilSandbox(w, { [taskId]: "SUCCEEDED" });
+    const first = await watch(w, "watcher-orphan");
+    expect(taskEnded(first).map((event) => event.id)).toEqual([`task-ended-${taskId}`]);
+    // Five more announcements, each after its pause, and the run never moved on (an in-process run killed).
+    await w.sql.query(
+      "UPDATE generations SET task_end_signals = 6, task_end_signalled_at = now() - interval '1 hour' WHERE generation_id = $1",
+      ["gen-orphan"],
+    );
+    w.resetCalls();
+    const { sleep, waits } = recordingSleep();
+    const last = await watch(w, "watcher-orphan", { sleep });
+    expect(last).toMatchObject({ state: "idle", events: [] });
+    expect(waits).toEqual([]);
+    expect(w.calls.status).toEqual([]);
+    expect(await w.store.watcherActive()).toBe(false);
+    // The record stays as it was, for a rerun of the generation to resume.
+    expect(await w.store.get("gen-orphan")).toMatchObject({ status: "submitted", taskId });
   });
 
   it("lets a run's check take the watcher's SUCCEEDED without a query, and wake a watcher when none is active", async () => {

@@ -173,6 +173,28 @@ describe("database gauges", () => {
     expect(sumOf(handedOver, "video_generation_budget_waiters")).toBe(1);
   });
 
+  it("count submitted tasks that no task watcher watches", async () => {
+    const unwatched = async () => sumOf(await scrape(metrics), "video_generation_unwatched_tasks");
+    const before = await unwatched();
+    const submitted = await generation();
+    await store.beginSubmit(submitted);
+    await store.recordSubmitted(submitted, {
+      taskId: `task-${submitted}`,
+      providerRequestId: "request-1",
+      resolution: "720P",
+      duration: 2,
+    });
+    expect(await unwatched()).toBe((before ?? 0) + 1);
+    // A watcher holding its lease watches every submitted task.
+    expect(await store.takeWatcherLease("watcher-run", { leaseMs: 60_000 })).toBe(true);
+    expect(await unwatched()).toBe(0);
+    // A lease that ran out watches nothing.
+    await sql.query("UPDATE task_watcher SET lease_expires_at = now() - interval '1 second'");
+    expect(await unwatched()).toBe((before ?? 0) + 1);
+    await store.recordFailed(submitted, { code: "x", message: "y" });
+    expect(await unwatched()).toBe(before ?? 0);
+  });
+
   it("read the database once per scrape, for all the gauges", async () => {
     const before = reads;
     await metrics.registry.metrics();
@@ -243,6 +265,7 @@ describe("database gauges", () => {
       "video_generation_oldest_active_age_seconds",
       "video_generation_budget_slots_in_use",
       "video_generation_budget_waiters",
+      "video_generation_unwatched_tasks",
     ]) {
       expect(sumOf(samples, name), name).toBeUndefined();
     }
