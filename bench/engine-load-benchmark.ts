@@ -45,8 +45,12 @@ const { values } = parseArgs({
     "push-delay-ms": { type: "string" },
     /** `inngest start` on Redis and PostgreSQL with two cloud-mode workers instead of `inngest dev` with one. */
     production: { type: "boolean", default: false },
+    /** VIDEO_GEN_WATCH_INTERVAL_MS of the workers: how often the task watcher checks (default 1000; 60000 with push). */
+    "watch-interval-ms": { type: "string" },
   },
 });
+const watchIntervalMs =
+  values["watch-interval-ms"] === undefined ? undefined : Number(values["watch-interval-ms"]);
 const production = values.production;
 const pushDelayMs = values["push-delay-ms"] === undefined ? undefined : Number(values["push-delay-ms"]);
 if (pushDelayMs !== undefined && !(pushDelayMs >= 0))
@@ -85,6 +89,7 @@ const observed = await (async () => {
       postgresUrl: existing ?? cluster!.url,
       log,
       ...(pushDelayMs === undefined ? {} : { pushDelayMs }),
+      ...(watchIntervalMs === undefined ? {} : { watchIntervalMs }),
       production,
     });
   } finally {
@@ -174,7 +179,7 @@ const markdown = `# Engine load benchmark (real Inngest server${production ? ", 
 
 Measured ${measuredAt} on ${describeMachine()}. Inngest server ${serverVersion} (${serverText}; the server built from the
 Go module proxy by scripts/inngest-server.sh). 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.
-Command: \`node --import tsx bench/engine-load-benchmark.ts --requests ${requests} --scale ${timeScale}${seed === 1 ? "" : ` --seed ${seed}`}${pushDelayMs === undefined ? "" : ` --push-delay-ms ${pushDelayMs}`}${production ? " --production" : ""}\`; the whole run
+Command: \`node --import tsx bench/engine-load-benchmark.ts --requests ${requests} --scale ${timeScale}${seed === 1 ? "" : ` --seed ${seed}`}${pushDelayMs === undefined ? "" : ` --push-delay-ms ${pushDelayMs}`}${watchIntervalMs === undefined ? "" : ` --watch-interval-ms ${watchIntervalMs}`}${production ? " --production" : ""}\`; the whole run
 (servers started, load, everything read back, teardown) took ${s(wallMs, 0)}.
 
 Setup: ${ok.requests} \`video/generation.requested\` events sent in one \`POST /e/<key>\` batch (as an orchestrator sends them),
@@ -239,12 +244,12 @@ Where the makespan goes (budget × makespan of provider-slot time, ÷ ${BUDGET};
 
 ${
   handOver.pairs === 0
-    ? `The task watcher freed every slot and granted it to the oldest waiter (no run's own poll did), so the per-cause
-trace of a poll's hand-over below has no pairs; the hand-over row above measures it at the provider.
+    ? `The task watcher freed every slot and granted it to the oldest waiter (no run's own poll did), so no hand-over is
+traced through a run's poll; the hand-over row above measures each one at the provider. Every submitted task, its end →
+the check that saw it (the run's \`poll-N\`, after the watcher's signal): ${spread(analysis.detectionMs)}.
 
 `
-    : ""
-}Each slot hand-over traced from the sandbox and the server (${handOver.pairs} pairs: the task of run R ends → R's poll
+    : `Each slot hand-over traced from the sandbox and the server (${handOver.pairs} pairs: the task of run R ends → R's poll
 sees it, frees the slot and grants it to the oldest waiter W → \`slot-granted\` → W resumes, takes the slot, submits).
 Median / mean / p95 / max per hand-over, and the mean scaled to all ${occupancy.handOvers} hand-overs as makespan-equivalent:
 
@@ -259,7 +264,8 @@ schedule's lag plus the poll step, against a median render of ${s(analysis.estim
 had ended before the first check (\`poll-0\`) and waited for it (${analysis.detectionByCheck.first.count}):
 ${spread(analysis.detectionByCheck.first)}; the ${analysis.detectionByCheck.later.count} others, seen by a later check: ${spread(analysis.detectionByCheck.later)}.
 
-The server itself (all runs): from a step's end to the next step's start, median / mean / p95 / max — after a sleep
+`
+}The server itself (all runs): from a step's end to the next step's start, median / mean / p95 / max — after a sleep
 ${spread(analysis.resume.afterSleep)}; after an event ended a wait ${spread(analysis.resume.afterEvent)}; after a
 \`step.run\` ${spread(analysis.resume.afterRun)}. The throttle (10 starts/s, burst 10): the last video-generate run's first
 step started ${s(analysis.starts.lastRunStartedMs)} after the batch was sent (the server's run list says ${s(analysis.starts.lastRunListedStartMs)}; at most
@@ -294,7 +300,7 @@ Checks: ${checks.map(([name, passed]) => `${passed ? "✓" : "✗"} ${name}`).jo
 
 Issue 17's goals: ${goals.map(([name, passed]) => `${passed ? "✓" : "✗"} ${name}`).join("; ")}.
 `;
-const resultName = `engine-load${production ? "-production" : ""}${pushDelayMs === undefined ? "" : "-push"}${timeScale === 12 ? "" : `-scale-${timeScale}`}`;
+const resultName = `engine-load${production ? "-production" : ""}${pushDelayMs === undefined ? "" : "-push"}${watchIntervalMs === undefined ? "" : `-watch-${watchIntervalMs}ms`}${timeScale === 12 ? "" : `-scale-${timeScale}`}`;
 
 await writeFile(`bench/results/${resultName}.md`, markdown);
 await writeFile(

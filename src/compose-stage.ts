@@ -169,8 +169,8 @@ export async function composeStage(config: StageConfig, options: ComposeOptions 
       prices: config.prices,
       // With the completion push on, each wait also ends on the push's task-ended event.
       taskEndSignals: config.pushSecret !== undefined,
-      // With the push, the watcher's own checks only catch a push that was lost: one list call every 30 s.
-      watchIntervalMs: config.watchIntervalMs ?? (config.pushSecret !== undefined ? 30_000 : undefined),
+      // With the push, the watcher's own checks only catch a push that was lost: one list call a minute.
+      watchIntervalMs: config.watchIntervalMs ?? (config.pushSecret !== undefined ? 60_000 : undefined),
     },
   };
 

@@ -7,16 +7,24 @@ import { slotGrantedEvents } from "./video-generation-events.ts";
 
 /** How often the watcher checks where nothing says otherwise, ms. */
 export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
-/** Longest one `watch-N` step runs before it returns, ms: 10 s, or two check intervals when those are longer. */
+/**
+ * How long one `watch-N` step keeps checking before it returns, ms: 10 s, or one interval when that is longer. The
+ * step ends one interval after its last check, and the next step checks first thing.
+ */
 export function watchWindowMs(intervalMs: number): number {
-  return Math.max(10_000, 2 * intervalMs);
+  return Math.max(10_000, intervalMs);
 }
 /**
- * The watcher's lease, renewed at every check: its window and a margin for a step's retry; a dead watcher is
- * replaced after it.
+ * The watcher's lease, renewed at every check: the longest gap between two checks (a window) and a margin for a
+ * step's retry; a dead watcher is replaced after it.
  */
 export function watcherLeaseMs(intervalMs: number): number {
   return watchWindowMs(intervalMs) + 30_000;
+}
+
+/** The wait before the next check: the interval, stretched after provider errors, never past a window. */
+function nextCheckInMs(intervalMs: number, backoff: number): number {
+  return Math.min(intervalMs * backoff, watchWindowMs(intervalMs));
 }
 /** A run told of its task's ending is told again when it has not moved on after 3 s, 6 s, 12 s…, at most 6 times. */
 const RESIGNAL_FIRST_MS = 3_000;
@@ -48,7 +56,7 @@ export type WatchSleep = (ms: number) => Promise<void>;
  * - endings a run has not acted on (it missed the signal, or the push recorded it) and grants a waiter has not taken:
  *   announced again;
  * - the leases of tasks still going are renewed, so runs need not check just to keep their slots.
- * A provider error skips that check (the next one retries, at twice the interval); database errors fail the step,
+ * A provider error skips that check (the next one comes at twice the interval, up to 8 times, never past a window); database errors fail the step,
  * which Inngest retries. Safe to repeat and to overlap: every change is conditional (see `settleTaskEnding`).
  */
 export async function watchTasks(input: {
@@ -85,12 +93,14 @@ export async function watchTasks(input: {
     const running = watched.filter((task) => task.endStatus === null);
     let endings = 0;
     if (running.length > 0) {
-      const checked = await findEndings(dependencies.provider, running).catch((error: unknown) => {
-        input.logger?.warn("the task watcher's check failed; it checks again", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        return null;
-      });
+      const checked = await findEndings(dependencies.provider, running, intervalMs).catch(
+        (error: unknown) => {
+          input.logger?.warn("the task watcher's check failed; it checks again", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return null;
+        },
+      );
       if (checked) {
         providerCalls += checked.calls;
         backoff = 1;
@@ -126,10 +136,9 @@ export async function watchTasks(input: {
     if (idle && (await store.releaseWatcherLease(holder, { onlyIfIdle: true }))) {
       return { state: "idle", events: [], endings: 0, providerCalls };
     }
-    const waitMs = intervalMs * backoff;
-    if (performance.now() + waitMs > windowEndsAt)
-      return { state: "watching", events, endings, providerCalls };
-    await sleep(waitMs);
+    // The next check comes one interval later, in this step or, past the window, first thing in the next.
+    await sleep(nextCheckInMs(intervalMs, backoff));
+    if (performance.now() >= windowEndsAt) return { state: "watching", events, endings, providerCalls };
   }
 }
 
@@ -149,11 +158,14 @@ interface FoundEnding {
 
 /**
  * The watched tasks that have ended, and the provider calls it took: a single status query for one task; otherwise
- * the RUNNING page(s) of the task list, and a status query for each task the list does not show as RUNNING.
+ * the RUNNING page(s) of the task list, and a status query for each task the list does not show as RUNNING and that
+ * was submitted at least one interval ago (a younger one is PENDING or not listed yet far more often than it has
+ * ended; the next check asks).
  */
 async function findEndings(
   provider: VideoProvider,
   running: WatchedTask[],
+  intervalMs: number,
 ): Promise<{ ended: FoundEnding[]; calls: number }> {
   let calls = 0;
   let unlisted = running;
@@ -165,7 +177,7 @@ async function findEndings(
       for (const task of page.tasks) if (task.status === "RUNNING") listed.add(task.taskId);
       if (page.tasks.length === 0 || pageNo >= (page.totalPages ?? 1)) break;
     }
-    unlisted = running.filter((task) => !listed.has(task.taskId));
+    unlisted = running.filter((task) => !listed.has(task.taskId) && task.ageMs >= intervalMs);
   }
   const ended: FoundEnding[] = [];
   for (const task of unlisted) {

@@ -8,6 +8,8 @@ export interface WatchedTask {
   taskId: string;
   /** When the task was submitted, ISO 8601. */
   submittedAt: string;
+  /** Milliseconds since the submit, by the database's clock. */
+  ageMs: number;
   /** The provider's ending as the watcher or the push learned it (SUCCEEDED, FAILED…); null while it runs. */
   endStatus: string | null;
   /** How often the run was told of the ending so far. */
@@ -97,15 +99,18 @@ export function createTaskWatch(sql: SqlClient): TaskWatch {
           task_end_status: string | null;
           task_end_signals: number;
           since_signal_ms: number | null;
+          age_ms: number | null;
         }>(
           `SELECT generation_id, task_id, submitted_at, task_end_status, task_end_signals,
-             (extract(epoch FROM now() - task_end_signalled_at) * 1000)::float8 AS since_signal_ms
+             (extract(epoch FROM now() - task_end_signalled_at) * 1000)::float8 AS since_signal_ms,
+             (extract(epoch FROM now() - submitted_at) * 1000)::float8 AS age_ms
            FROM generations WHERE status = 'submitted' AND task_id IS NOT NULL ORDER BY submitted_at`,
         );
         return rows.map((row) => ({
           generationId: row.generation_id,
           taskId: row.task_id,
           submittedAt: new Date(row.submitted_at).toISOString(),
+          ageMs: Number(row.age_ms ?? 0),
           endStatus: row.task_end_status,
           endSignals: row.task_end_signals,
           sinceSignalMs: row.since_signal_ms === null ? null : Number(row.since_signal_ms),

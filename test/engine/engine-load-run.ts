@@ -57,6 +57,8 @@ export interface EngineLoadOptions {
    * absent: no push (the task watcher's checks find every ending).
    */
   pushDelayMs?: number;
+  /** VIDEO_GEN_WATCH_INTERVAL_MS of the workers; absent: the stage's default. */
+  watchIntervalMs?: number;
   /**
    * The production shape: `inngest start` on Redis and PostgreSQL with {@link PRODUCTION_WORKERS} workers in cloud
    * mode (signing key, event key) behind a round-robin load balancer; otherwise `inngest dev` with one worker.
@@ -265,6 +267,9 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
     workerEnvironment: {
       VIDEO_GEN_BUDGET: String(budget),
       VIDEO_GEN_RENDER_ESTIMATE_S: String(renderEstimateSeconds),
+      ...(options.watchIntervalMs === undefined
+        ? {}
+        : { VIDEO_GEN_WATCH_INTERVAL_MS: String(options.watchIntervalMs) }),
     },
   });
   let emulator: EventBridgeEmulatorHandle | undefined;
@@ -391,6 +396,7 @@ export async function runEngineLoad(options: EngineLoadOptions): Promise<EngineL
         budget,
         seed: options.seed,
         ...(options.pushDelayMs === undefined ? {} : { pushDelayMs: options.pushDelayMs }),
+        ...(options.watchIntervalMs === undefined ? {} : { watchIntervalMs: options.watchIntervalMs }),
         ...(production ? { production } : {}),
       },
       server: production ? "inngest start" : "inngest dev",

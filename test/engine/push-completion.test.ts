@@ -88,7 +88,11 @@ describe("DashScope's completion push on the real Inngest dev server", () => {
         type: "dashscope:System:AsyncTaskFinish",
         data: { task_id: taskId, task_status: "SUCCEEDED" },
       });
-      const response = await fetch(pushUrl, { method: "POST", headers: emulator.sign(body, Date.now()), body });
+      const response = await fetch(pushUrl, {
+        method: "POST",
+        headers: emulator.sign(body, Date.now()),
+        body,
+      });
       return { status: response.status, body: await response.json() };
     };
     // The lost push of "push-lost", delivered at last, after the watcher found the ending and the run finished.

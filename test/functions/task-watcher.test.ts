@@ -204,14 +204,19 @@ const until = async (condition: () => boolean, timeoutMs: number, what: string) 
   }
 };
 
-/** Waits until the sandbox reports each task in the status given. */
+/**
+ * Waits until the sandbox reports each task in the status given, and each is older than the watcher's interval (1 s):
+ * the watcher asks about a task the list does not show only from then on (a younger one is nearly always PENDING).
+ */
 async function untilSandbox(w: World, expected: Record<string, string>): Promise<void> {
-  const statusOf = (taskId: string) => w.sandbox.tasks().find((task) => task.taskId === taskId)?.status;
+  const taskOf = (taskId: string) => w.sandbox.tasks().find((task) => task.taskId === taskId);
   await until(
-    () => Object.entries(expected).every(([taskId, status]) => statusOf(taskId) === status),
+    () => Object.entries(expected).every(([taskId, status]) => taskOf(taskId)?.status === status),
     30_000,
     `sandbox tasks ${JSON.stringify(expected)}`,
   );
+  const newest = Math.max(...Object.keys(expected).map((taskId) => taskOf(taskId)?.submitTime ?? 0));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, newest + 1_100 - Date.now())));
 }
 
 /**
@@ -304,6 +309,25 @@ describe("the task watcher under each reading of the task list", () => {
       else expect(w.calls.status).toEqual([quickTask]);
     });
   }
+});
+
+describe("the task watcher's single queries", () => {
+  it("asks about a task the list does not show only once it is older than one interval", async () => {
+    world = await startWorld({ budget: 3 }, { listingDelayMs: 60_000 });
+    const w = world;
+    const older = await submitGeneration(w, "gen-older", { quick: false });
+    await untilSandbox(w, { [older]: "RUNNING" });
+    const fresh = await submitGeneration(w, "gen-fresh", { quick: false });
+    w.resetCalls();
+    const { sleep } = recordingSleep(async () => {
+      throw new Error("stop after the first check");
+    });
+    await expect(watch(w, "watcher-young", { sleep })).rejects.toThrow("stop after the first check");
+    // Neither is listed yet (the list's lag): the older one is asked about, the one just submitted is not.
+    expect(w.calls.list).toHaveLength(1);
+    expect(w.calls.status).toEqual([older]);
+    expect(fresh).not.toBe(older);
+  });
 });
 
 describe("the task watcher", () => {
