@@ -91,7 +91,7 @@ export interface StageConfig {
   deadlineSeconds: number;
   /**
    * VIDEO_GEN_WATCH_INTERVAL_MS: how often the task watcher checks the tasks in flight (one list call each time), ms,
-   * 200 to 60000. Default 1000, or 30000 with the completion push on. Shorter hands freed slots over sooner and costs
+   * 200 to 60000. Default 1000, or 60000 with the completion push on. Shorter hands freed slots over sooner and costs
    * more provider queries (docs/task-watcher.md).
    */
   watchIntervalMs: number | undefined;

@@ -72,7 +72,7 @@ export interface StageSettings {
   taskWatcher?: boolean;
   /**
    * How often the watcher checks the tasks in flight, ms (one task-list call covers them all); default 1,000, and
-   * 30,000 when DashScope's completion push is configured (the checks then only catch a push that was lost).
+   * 60,000 when DashScope's completion push is configured (the checks then only catch a push that was lost).
    */
   watchIntervalMs?: number;
   /** Upper bound of status checks per run (each costs two of Inngest's 1,000 steps). */

@@ -47,17 +47,17 @@ export type WatchOutcome =
 export type WatchSleep = (ms: number) => Promise<void>;
 
 /**
- * Step `watch-<n>` of the task watcher: for up to one window (`watchWindowMs`), checks every `watchIntervalMs` whether a task
- * in flight has ended and returns as soon as there is something to announce:
+ * Step `watch-<n>` of the task watcher: for up to one window (`watchWindowMs`), checks every `watchIntervalMs`
+ * whether a task in flight has ended, and returns as soon as there is something to announce:
  * - endings: with one task in flight, one status query; with more, one task-list call for the RUNNING ones (paged)
- *   and a status query for each watched task the list does not show (PENDING, ended, or too new to be listed: the
- *   list's lag is undocumented). Each ending goes through {@link settleTaskEnding}: recorded, its slot freed and
- *   handed to the oldest waiter;
+ *   and a status query for each older watched task the list does not show (see `findEndings`). Each ending goes
+ *   through {@link settleTaskEnding}: recorded, its slot freed and handed to the oldest waiter;
  * - endings a run has not acted on (it missed the signal, or the push recorded it) and grants a waiter has not taken:
  *   announced again;
  * - the leases of tasks still going are renewed, so runs need not check just to keep their slots.
- * A provider error skips that check (the next one comes at twice the interval, up to 8 times, never past a window); database errors fail the step,
- * which Inngest retries. Safe to repeat and to overlap: every change is conditional (see `settleTaskEnding`).
+ * A provider error skips that check (the next comes at twice the interval, up to 8 times, never past a window);
+ * database errors fail the step, which Inngest retries. Safe to repeat and to overlap: every change is conditional
+ * (see `settleTaskEnding`).
  */
 export async function watchTasks(input: {
   /** The watcher's run id: the lease's holder. */
