@@ -102,6 +102,11 @@ export const VARIABLE_HELP: Record<string, VariableHelp> = Object.fromEntries(
         "longest wait for a budget slot before budget_exhausted (at most 21600)",
       ],
       [
+        "VIDEO_GEN_WATCH_INTERVAL_MS",
+        "1000 (60000 with the push)",
+        "how often the task watcher checks the tasks in flight, 200-60000 ms (serve)",
+      ],
+      [
         "VIDEO_GEN_UNSUPPORTED_POLICY",
         "warn",
         "policy for fps/size/motion_strength when a request names none: warn|strict|conform",
@@ -162,6 +167,7 @@ const RUN = [
   "VIDEO_GEN_DEADLINE_S",
   "VIDEO_GEN_BUDGET",
   "VIDEO_GEN_QUEUE_TIMEOUT_S",
+  "VIDEO_GEN_WATCH_INTERVAL_MS",
   "VIDEO_GEN_UNSUPPORTED_POLICY",
   "VIDEO_GEN_MAX_VIDEO_BYTES",
   "VIDEO_GEN_PRICES",

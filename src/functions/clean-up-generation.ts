@@ -3,7 +3,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { VideoProvider } from "../providers/provider.ts";
 import { grantAnnouncements, type ProviderBudgetSettings, providerBudget } from "./provider-budget.ts";
 import { describeUnvalidatedRequest } from "./record-request.ts";
-import { EVENT_NAMES, settledEvent } from "./video-generation-events.ts";
+import { EVENT_NAMES, settledEvent, slotGrantedEvents } from "./video-generation-events.ts";
 
 /** How a generation ended without a result. */
 export type GenerationEnding =
@@ -210,5 +210,26 @@ export function cleanUpEvents(
     );
   }
   events.push(...grantAnnouncements(outcome.grantedTo));
+  if (ending.kind === "canceled" && outcome.changed)
+    events.push(...canceledRunWakeUps(generationId, outcome.taskId));
   return events;
+}
+
+/**
+ * Wakes a run that Inngest did not cancel itself (one without a `generation_id`, canceled through its record by
+ * `video-gen cancel run-<id>`) out of a slot wait or a wait for its task: its next check finds the record canceled
+ * and ends the run at once, instead of at its fallback minutes later. Harmless for a run already gone.
+ */
+function canceledRunWakeUps(generationId: string, taskId: string | null) {
+  return [
+    ...slotGrantedEvents([generationId]),
+    ...(taskId === null
+      ? []
+      : [
+          {
+            name: EVENT_NAMES.taskEnded,
+            data: { generation_id: generationId, task_id: taskId, task_status: "CANCELED", source: "cancel" },
+          },
+        ]),
+  ];
 }

@@ -204,8 +204,9 @@ export interface WatchedPollInput {
 /**
  * The wait before a run checks its task itself where the task watcher signals endings (`wait-N` ends at once on the
  * signal, so this is only the fallback for a signal that did not come): 2.5 × the expected render, then doubling,
- * at most half the slot's lease (so that a run whose watcher is down keeps its slot) and stretched evenly when the
- * checks left could not otherwise reach the deadline; null when no further check fits. Whole seconds, cut to the
+ * at most half the slot's lease (so that a run whose watcher is down keeps its slot; an even share of the time left
+ * when that is longer), and never so short that the doubling checks left could not reach the deadline; null when no
+ * further check fits. Whole seconds, cut to the
  * deadline as `nextPollDelayMs`. A run whose watcher works takes one wait and one check; one whose watcher is down
  * wakes a new one at its first check (other runs' submits wake one sooner), so a lost watcher costs latency, never a
  * result.
@@ -215,14 +216,16 @@ export function watchedPollDelayMs(input: WatchedPollInput): number | null {
   const remainingMs = input.deadlineMs - input.elapsedMs;
   if (remainingMs < MIN_DELAY_MS) return null;
   const expected = Math.max(MIN_DELAY_MS, input.expectedRenderMs);
+  const checksLeft = input.maxChecks - input.attempt;
   const growingMs = WATCHED_FIRST_CHECK * expected * 2 ** Math.min(input.attempt, 30);
-  const evenShareMs = Math.ceil(remainingMs / (input.maxChecks - input.attempt) / 1000) * 1000;
+  // At least the first of `checksLeft` doubling waits that end on the deadline: the few checks always reach it, and
+  // the first comes early (at 2.5 × the render, not at an even share of a long deadline).
+  const doublingFloorMs = remainingMs / (2 ** Math.min(checksLeft, 30) - 1);
+  const evenShareMs = Math.ceil(remainingMs / checksLeft / 1000) * 1000;
   const capMs = Math.max(input.slotLeaseMs / 2, evenShareMs);
-  // At least an even share of what is left: the few checks always reach the deadline.
   const wholeSeconds = Math.max(
     MIN_DELAY_MS,
-    evenShareMs,
-    Math.round(Math.min(capMs, growingMs) / 1000) * 1000,
+    Math.round(Math.min(capMs, Math.max(growingMs, doublingFloorMs)) / 1000) * 1000,
   );
   return Math.min(wholeSeconds, Math.floor(remainingMs / 1000) * 1000);
 }

@@ -51,7 +51,10 @@ export const videoGenerationSettled = eventType("video/generation.settled", {
   schema: z.object({ generation_id: z.string(), status: z.enum(["succeeded", "failed", "canceled"]) }),
 });
 
-/** Internal: a freed budget slot was handed to this waiting generation; it wakes and takes it. */
+/**
+ * Internal: a freed budget slot was handed to this waiting generation; it wakes and takes it. Also sent to a waiting
+ * generation canceled through its record, which wakes and ends.
+ */
 export const videoGenerationSlotGranted = eventType("video/generation.slot-granted", {
   schema: z.object({ generation_id: z.string() }),
 });
@@ -67,8 +70,8 @@ export const videoGenerationTaskEnded = eventType("video/generation.task-ended",
     task_id: z.string(),
     /** The ending as the signal reported it (SUCCEEDED, FAILED, CANCELED, UNKNOWN…); the check decides. */
     task_status: z.string(),
-    /** Where the signal came from. */
-    source: z.enum(["push", "watcher"]),
+    /** Where the signal came from; `cancel` wakes a run canceled through its record, whose check then ends it. */
+    source: z.enum(["push", "watcher", "cancel"]),
   }),
 });
 

@@ -66,8 +66,8 @@ export function ownerLifetimeMs(settings: Pick<StageSettings, "queueTimeoutMs" |
 
 /**
  * The check counts where a task watcher runs. Its signals end nearly every wait, so a run's own checks are only the
- * fallback for a watcher that is down; spread over the whole wait (each fallback also at least an even share of what
- * is left), these few cover any allowed queue timeout, deadline and identical generation's life, and keep the longest
+ * fallback for a watcher that is down; doubling over the whole wait (never so short that the checks left fall short
+ * of its end), these few cover any allowed queue timeout, deadline and identical generation's life, and keep the longest
  * possible run at 57 steps (`worstCaseSteps`), which a team billed per step can plan on.
  */
 export const WATCHED_CHECKS = { status: 8, slot: 6, duplicate: 4 } as const;
@@ -81,7 +81,7 @@ export function watchedSettings<T extends StageSettings>(settings: T): T {
     maxSlotChecks: Math.min(settings.maxSlotChecks, WATCHED_CHECKS.slot),
     maxDuplicateChecks: Math.min(settings.maxDuplicateChecks, WATCHED_CHECKS.duplicate),
     // The watcher renews the leases of every task in flight; a run whose watcher is down renews its own at checks
-    // up to an even share of the deadline apart (225 s at the default 30 min), which this lease outlasts.
+    // at most half this lease apart (or an even share of a long deadline).
     slotLeaseMs: Math.max(settings.slotLeaseMs, WATCHED_SLOT_LEASE_MS),
   };
 }
@@ -90,12 +90,13 @@ export function watchedSettings<T extends StageSettings>(settings: T): T {
 const WATCHED_SLOT_LEASE_MS = 15 * 60_000;
 
 /**
- * A fallback wait that also takes at least an even share of `remainingMs` over the checks left, so the last check
- * lands on the end of the wait however few checks there are; never past `remainingMs`.
+ * A fallback wait never so short that `checksLeft` doubling waits from it would end before `remainingMs` (the first
+ * of them: remaining ÷ (2^checks − 1)), so the last check lands on the end of the wait however few checks there are,
+ * while the first still comes early; never past `remainingMs`.
  */
 export function evenFallbackMs(fallbackMs: number, remainingMs: number, checksLeft: number): number {
-  const evenShareMs = Math.ceil(Math.max(0, remainingMs) / Math.max(1, checksLeft) / 1000) * 1000;
-  return Math.max(1_000, Math.min(Math.max(fallbackMs, evenShareMs), remainingMs));
+  const doublingFloorMs = Math.max(0, remainingMs) / (2 ** Math.min(Math.max(1, checksLeft), 30) - 1);
+  return Math.max(1_000, Math.min(Math.round(Math.max(fallbackMs, doublingFloorMs)), remainingMs));
 }
 
 /** Inngest fails a run that reaches this many steps (every `step.*` call, sleeps and waits included). */

@@ -4,6 +4,7 @@ import { settleTaskEnding, taskEndedEvent } from "./settle-task-ending.ts";
 import type { StageEvent } from "./stage-context.ts";
 import type { VideoGenerateDependencies } from "./video-generate-dependencies.ts";
 import { slotGrantedEvents } from "./video-generation-events.ts";
+import { createWatchedProgress } from "./watched-progress.ts";
 
 /** How often the watcher checks where nothing says otherwise, ms. */
 export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
@@ -54,7 +55,8 @@ export type WatchSleep = (ms: number) => Promise<void>;
  *   through {@link settleTaskEnding}: recorded, its slot freed and handed to the oldest waiter;
  * - endings a run has not acted on (it missed the signal, or the push recorded it) and grants a waiter has not taken:
  *   announced again;
- * - the leases of tasks still going are renewed, so runs need not check just to keep their slots.
+ * - the leases of tasks still going are renewed, so runs need not check just to keep their slots, and their
+ *   estimated progress is published to the realtime channel (see `createWatchedProgress`).
  * A provider error skips that check (the next comes at twice the interval, up to 8 times, never past a window);
  * database errors fail the step, which Inngest retries. Safe to repeat and to overlap: every change is conditional
  * (see `settleTaskEnding`).
@@ -64,7 +66,10 @@ export async function watchTasks(input: {
   holder: string;
   /** The watcher this one continues, whose lease it may take over at once. */
   successorOf?: string;
-  dependencies: Pick<VideoGenerateDependencies, "provider" | "metadataStore" | "settings">;
+  dependencies: Pick<
+    VideoGenerateDependencies,
+    "provider" | "metadataStore" | "settings" | "publishProgress"
+  >;
   sleep?: WatchSleep;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
 }): Promise<WatchOutcome> {
@@ -74,6 +79,7 @@ export async function watchTasks(input: {
   const intervalMs = settings.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
   const windowEndsAt = performance.now() + watchWindowMs(intervalMs);
   const leaseMs = watcherLeaseMs(intervalMs);
+  const publishProgress = createWatchedProgress(dependencies);
   let providerCalls = 0;
   let backoff = 1;
   for (;;) {
@@ -114,10 +120,12 @@ export async function watchTasks(input: {
           endings++;
         }
         const endedIds = new Set(checked.ended.map((ended) => ended.generationId));
+        const stillRunning = running.filter((task) => !endedIds.has(task.generationId));
         await store.renewSlots(
-          running.filter((task) => !endedIds.has(task.generationId)).map((task) => task.generationId),
+          stillRunning.map((task) => task.generationId),
           settings.slotLeaseMs,
         );
+        await publishProgress(stillRunning);
       } else {
         backoff = Math.min(backoff * 2, 8);
       }

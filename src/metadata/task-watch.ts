@@ -1,3 +1,4 @@
+import type { WanResolution } from "../contract/wan-model.ts";
 import { guard } from "./database-error.ts";
 import type { MetadataStore } from "./metadata-store.ts";
 import type { SqlClient } from "./sql-client.ts";
@@ -10,6 +11,9 @@ export interface WatchedTask {
   submittedAt: string;
   /** Milliseconds since the submit, by the database's clock. */
   ageMs: number;
+  /** What was submitted (for the expected render time); null in records submitted before they were kept. */
+  resolution: WanResolution | null;
+  durationSeconds: number | null;
   /** The provider's ending as the watcher or the push learned it (SUCCEEDED, FAILED…); null while it runs. */
   endStatus: string | null;
   /** How often the run was told of the ending so far. */
@@ -100,8 +104,10 @@ export function createTaskWatch(sql: SqlClient): TaskWatch {
           task_end_signals: number;
           since_signal_ms: number | null;
           age_ms: number | null;
+          resolution: WanResolution | null;
+          duration_s: number | null;
         }>(
-          `SELECT generation_id, task_id, submitted_at, task_end_status, task_end_signals,
+          `SELECT generation_id, task_id, submitted_at, task_end_status, task_end_signals, resolution, duration_s,
              (extract(epoch FROM now() - task_end_signalled_at) * 1000)::float8 AS since_signal_ms,
              (extract(epoch FROM now() - submitted_at) * 1000)::float8 AS age_ms
            FROM generations WHERE status = 'submitted' AND task_id IS NOT NULL ORDER BY submitted_at`,
@@ -111,6 +117,8 @@ export function createTaskWatch(sql: SqlClient): TaskWatch {
           taskId: row.task_id,
           submittedAt: new Date(row.submitted_at).toISOString(),
           ageMs: Number(row.age_ms ?? 0),
+          resolution: row.resolution,
+          durationSeconds: row.duration_s,
           endStatus: row.task_end_status,
           endSignals: row.task_end_signals,
           sinceSignalMs: row.since_signal_ms === null ? null : Number(row.since_signal_ms),

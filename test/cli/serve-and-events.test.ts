@@ -8,8 +8,13 @@ import { type EventApiRecorder, startEventApiRecorder } from "./event-api-record
 
 const SIGNING_KEY = "signkey-test-0123456789abcdef0123456789abcdef";
 const EVENT_KEY = "test-event-key-for-serve";
-/** The functions `serve` may register (contract: the pipeline, the cancel command, the run-cancelled cleanup). */
-const STAGE_FUNCTIONS = ["video-generate", "video-generate-cancel", "video-generate-on-cancelled"];
+/** The functions `serve` may register (the pipeline, the cancel command, the run-cancelled cleanup, the task watcher). */
+const STAGE_FUNCTIONS = [
+  "video-generate",
+  "video-generate-cancel",
+  "video-generate-on-cancelled",
+  "video-generate-watcher",
+];
 
 let eventApi: EventApiRecorder;
 let eventApiUrl: string;
