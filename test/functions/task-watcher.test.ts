@@ -305,7 +305,8 @@ describe("the task watcher under each reading of the task list", () => {
       expect(await w.store.recordedTaskEnd("gen-slow-2")).toBeNull();
       expect(w.calls.list.every((query) => query.status === "RUNNING" && query.pageSize === 10)).toBe(true);
       // A task the list did not show is asked about alone; one it showed RUNNING never is.
-      if (reading.listingDelayMs) expect(w.calls.status.sort()).toEqual([quickTask, slowTask, otherSlow].sort());
+      if (reading.listingDelayMs)
+        expect(w.calls.status.sort()).toEqual([quickTask, slowTask, otherSlow].sort());
       else expect(w.calls.status).toEqual([quickTask]);
     });
   }
