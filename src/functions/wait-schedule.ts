@@ -66,8 +66,8 @@ export function ownerLifetimeMs(settings: Pick<StageSettings, "queueTimeoutMs" |
 
 /**
  * The check counts where a task watcher runs. Its signals end nearly every wait, so a run's own checks are only the
- * fallback for a watcher that is down; doubling over the whole wait (never so short that the checks left fall short
- * of its end), these few cover any allowed queue timeout, deadline and identical generation's life, and keep the longest
+ * fallback for a watcher that is down; spread over the whole wait (see `evenFallbackMs`, `watchedPollDelayMs`), these
+ * few cover any allowed queue timeout, deadline and identical generation's life, and keep the longest
  * possible run at 57 steps (`worstCaseSteps`), which a team billed per step can plan on.
  */
 export const WATCHED_CHECKS = { status: 8, slot: 6, duplicate: 4 } as const;
@@ -90,13 +90,15 @@ export function watchedSettings<T extends StageSettings>(settings: T): T {
 const WATCHED_SLOT_LEASE_MS = 15 * 60_000;
 
 /**
- * A fallback wait never so short that `checksLeft` doubling waits from it would end before `remainingMs` (the first
- * of them: remaining ÷ (2^checks − 1)), so the last check lands on the end of the wait however few checks there are,
- * while the first still comes early; never past `remainingMs`.
+ * A fallback wait that also takes at least an even share of `remainingMs` over the checks left, so the last check
+ * lands on the end of the wait however few checks there are; never past `remainingMs`. Long on purpose: a queued run
+ * is told of its grant by an event, told again by the task watcher, and woken by a slot holder's own check when the
+ * watcher is down, so its own check is the last resort, and one that comes early costs two steps for nothing (the
+ * engine benchmark measured it: runs queued past a 348 s fallback took 16 steps instead of 14).
  */
 export function evenFallbackMs(fallbackMs: number, remainingMs: number, checksLeft: number): number {
-  const doublingFloorMs = Math.max(0, remainingMs) / (2 ** Math.min(Math.max(1, checksLeft), 30) - 1);
-  return Math.max(1_000, Math.min(Math.round(Math.max(fallbackMs, doublingFloorMs)), remainingMs));
+  const evenShareMs = Math.ceil(Math.max(0, remainingMs) / Math.max(1, checksLeft) / 1000) * 1000;
+  return Math.max(1_000, Math.min(Math.max(fallbackMs, evenShareMs), remainingMs));
 }
 
 /** Inngest fails a run that reaches this many steps (every `step.*` call, sleeps and waits included). */
